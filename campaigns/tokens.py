@@ -1,0 +1,51 @@
+"""Short signed tokens for recipient-facing URLs.
+
+A token names a message (and for clicks, a link index) and carries an HMAC
+over it keyed by SECRET_KEY, so nothing in a URL can be guessed or altered.
+"""
+
+import base64
+import hmac
+
+from django.utils.crypto import salted_hmac
+from django.utils.http import base36_to_int, int_to_base36
+
+_SIGNATURE_BYTES = 12  # 96 bits: 16 URL characters
+
+
+def _signature(salt: str, value: str) -> str:
+    digest = salted_hmac(f"campaigns.tokens.{salt}", value).digest()[:_SIGNATURE_BYTES]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _sign(salt: str, value: str) -> str:
+    return f"{value}.{_signature(salt, value)}"
+
+
+def _unsign(salt: str, token: str) -> list[int] | None:
+    value, _, signature = token.rpartition(".")
+    if not value or not hmac.compare_digest(signature, _signature(salt, value)):
+        return None
+    try:
+        return [base36_to_int(part) for part in value.split(".")]
+    except ValueError:
+        return None
+
+
+def message_token(message_id: int) -> str:
+    return _sign("message", int_to_base36(message_id))
+
+
+def message_id_from_token(token: str) -> int | None:
+    parts = _unsign("message", token)
+    return parts[0] if parts and len(parts) == 1 else None
+
+
+def click_token(message_id: int, link_index: int) -> str:
+    return _sign("click", f"{int_to_base36(message_id)}.{int_to_base36(link_index)}")
+
+
+def click_from_token(token: str) -> tuple[int, int] | None:
+    """(message id, link index) of a genuine click token, else None."""
+    parts = _unsign("click", token)
+    return (parts[0], parts[1]) if parts and len(parts) == 2 else None

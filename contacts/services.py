@@ -1,0 +1,38 @@
+"""Writes to contacts. Other apps change a contact only through these."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from contacts.models import Contact, Suppression
+
+_UNSUBSCRIBABLE = [Contact.Status.SUBSCRIBED, Contact.Status.UNCONFIRMED]
+
+
+@transaction.atomic
+def contact_unsubscribe(*, contact_id: int) -> bool:
+    """Unsubscribe a contact; True only the first time, so callers can record
+    one event however often the link is followed."""
+    changed = Contact.objects.filter(id=contact_id, status__in=_UNSUBSCRIBABLE).update(
+        status=Contact.Status.UNSUBSCRIBED
+    )
+    return bool(changed)
+
+
+def contact_record_engagement(
+    *, contact_id: int, opened_at: datetime | None = None, clicked_at: datetime | None = None
+) -> None:
+    """Move the contact's last open/click forward (never back)."""
+    if opened_at:
+        Contact.objects.filter(id=contact_id).filter(
+            Q(last_opened_at__isnull=True) | Q(last_opened_at__lt=opened_at)
+        ).update(last_opened_at=opened_at)
+    if clicked_at:
+        Contact.objects.filter(id=contact_id).filter(
+            Q(last_clicked_at__isnull=True) | Q(last_clicked_at__lt=clicked_at)
+        ).update(last_clicked_at=clicked_at)
+
+
+def suppressed_emails(emails: list[str]) -> set[str]:
+    return set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
