@@ -92,7 +92,7 @@ class Campaign(models.Model):
     from_email = models.EmailField()
     reply_to = models.EmailField(blank=True)
     body = models.TextField(
-        help_text="HTML. Personalise with {{ contact.first_name|default:\"there\" }}."
+        help_text='HTML. Personalise with {{ contact.first_name|default:"there" }}.'
     )
     postal_address = models.CharField(max_length=300, default=default_postal_address)
     groups = models.ManyToManyField(Group, related_name="campaigns", blank=True)
@@ -156,9 +156,7 @@ class Link(models.Model):
     url = models.URLField(max_length=2000)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["send", "index"], name="link_unique_index")
-        ]
+        constraints = [models.UniqueConstraint(fields=["send", "index"], name="link_unique_index")]
 
     def __str__(self) -> str:
         return self.url

@@ -146,9 +146,7 @@ def compile_campaign(campaign) -> CompiledContent:
     html_document = _CSS_INLINER.inline(html_document)
     links: list[str] = []
     html_document = _rewrite_html_links(html_document, links, markers)
-    text = render_to_string(
-        "campaigns/email/layout.txt", {**context, "body": html_to_text(body)}
-    )
+    text = render_to_string("campaigns/email/layout.txt", {**context, "body": html_to_text(body)})
     text = _rewrite_text_links(text, links, markers)
     return CompiledContent(subject, markers.segments(html_document), markers.segments(text), links)
 

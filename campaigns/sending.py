@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign, CouponCode, Message, Send
-from campaigns.personalisation import recipient_values
+from campaigns.personalisation import TemplateProblem, recipient_values
 from campaigns.rendering import CompiledContent, TrackedUrls, compile_campaign, personalise
 from contacts.addresses import email_problem
 from contacts.models import Contact
@@ -73,7 +73,11 @@ def send_prepare(*, send_id: int) -> None:
     campaign = send.campaign
     send.status = Send.Status.PREPARING
     send.started_at = send.started_at or timezone.now()
-    content = compile_campaign(campaign)
+    try:
+        content = compile_campaign(campaign)
+    except TemplateProblem as problem:  # e.g. a product changed since the check
+        _send_fail(send, str(problem))
+        return
     send.content = content.to_json()
     send.save(update_fields=["status", "started_at", "content"])
     send.links.all().delete()
@@ -85,6 +89,13 @@ def send_prepare(*, send_id: int) -> None:
         _assign_unique_codes(send)
     Send.objects.filter(pk=send.pk).update(status=Send.Status.SENDING)
     _start_batches(send.pk)
+
+
+def _send_fail(send: Send, error: str) -> None:
+    Send.objects.filter(pk=send.pk).update(
+        status=Send.Status.FAILED, error=error, finished_at=timezone.now()
+    )
+    Campaign.objects.filter(pk=send.campaign_id).update(status=Campaign.Status.FAILED)
 
 
 def _snapshot_audience(send: Send) -> None:
