@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class ContactsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'contacts'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "contacts"

@@ -71,7 +71,9 @@ def campaign_report(*, campaign: Campaign) -> CampaignReport:
     events = Event.objects.filter(message__send__campaign=campaign).aggregate(
         # A human click proves an open even when the pixel was blocked.
         opened=Count(
-            "message", distinct=True, filter=human & Q(kind__in=[Event.Kind.OPENED, Event.Kind.CLICKED])
+            "message",
+            distinct=True,
+            filter=human & Q(kind__in=[Event.Kind.OPENED, Event.Kind.CLICKED]),
         ),
         clicked=Count("message", distinct=True, filter=human & Q(kind=Event.Kind.CLICKED)),
         bounced=Count("message", distinct=True, filter=Q(kind=Event.Kind.BOUNCED)),

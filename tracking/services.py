@@ -1,6 +1,5 @@
 """What happens when a recipient opens, clicks or unsubscribes."""
 
-
 from campaigns.models import Link, Message
 from contacts.services import contact_record_engagement, contact_unsubscribe
 from tracking.machine import is_machine_agent
@@ -55,5 +54,3 @@ def message_unsubscribe(*, message_id: int, ip: str | None, user_agent: str) -> 
     if contact_unsubscribe(contact_id=contact_id):
         _event(message_id, contact_id, Event.Kind.UNSUBSCRIBED, ip, user_agent)
     return True
-
-
