@@ -1,5 +1,7 @@
 """Reading sent mails the way a recipient's mail client would."""
 
+import email
+import email.policy
 import re
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -8,6 +10,11 @@ BROWSER = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 )
+
+
+def parsed(django_message) -> EmailMessage:
+    """A Django EmailMessage as the recipient's client reads it."""
+    return email.message_from_bytes(django_message.message().as_bytes(), policy=email.policy.default)
 
 
 def html_part(mail: EmailMessage) -> str:
