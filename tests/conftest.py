@@ -61,8 +61,8 @@ class WorkerProcess:
         self.log = log
         self.process: subprocess.Popen | None = None
 
-    def start(self, env: dict) -> None:
-        queue = celery_app.conf.task_default_queue
+    def start(self, env: dict, queue: str | None = None) -> None:
+        queue = queue or celery_app.conf.task_default_queue
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "marketing_site", "worker", "-Q", queue,
              "--concurrency", "2", "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
