@@ -242,14 +242,18 @@ class TrackedUrls:
     def __init__(self, message_id: int):
         self.message_id = message_id
         self.token = tokens.message_token(message_id)
+        self._clicks: dict[int, str] = {}  # each link shows in both parts
 
     def slot(self, name: str) -> str:
         before, after = _url_around(_SLOT_URL_NAMES[name])
         return f"{before}{self.token}{after}"
 
     def click(self, index: int, links: list[str]) -> str:
-        before, after = _url_around("tracking:click")
-        return f"{before}{tokens.click_token(self.message_id, index)}{after}"
+        if index not in self._clicks:
+            before, after = _url_around("tracking:click")
+            token = tokens.click_token(self.message_id, index)
+            self._clicks[index] = f"{before}{token}{after}"
+        return self._clicks[index]
 
 
 class PreviewUrls:

@@ -14,7 +14,9 @@ BROWSER = (
 
 def parsed(django_message) -> EmailMessage:
     """A Django EmailMessage as the recipient's client reads it."""
-    return email.message_from_bytes(django_message.message().as_bytes(), policy=email.policy.default)
+    return email.message_from_bytes(
+        django_message.message().as_bytes(), policy=email.policy.default
+    )
 
 
 def html_part(mail: EmailMessage) -> str:

@@ -72,7 +72,9 @@ def test_the_demo_campaign_lands_in_the_outbox_with_working_links(embedded):
 
     wait_for(send_done, what="the send to finish")
     with sqlite3.connect(database) as db:
-        (sent,) = db.execute("select count(*) from campaigns_message where status='sent'").fetchone()
+        (sent,) = db.execute(
+            "select count(*) from campaigns_message where status='sent'"
+        ).fetchone()
     mails = worker.mails()
     assert sent > 0 and len(mails) == sent
     assert all(m["List-Unsubscribe"].startswith(f"<{site}/t/u/") for m in mails)

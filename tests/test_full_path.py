@@ -27,7 +27,11 @@ def test_a_campaign_sent_by_a_real_worker_is_opened_clicked_and_reported(celery_
 
     # then every subscribed contact got one mail, the unsubscribed one none
     mails = wait_for(lambda: len(celery_worker.mails()) == 3 and celery_worker.mails())
-    assert sorted(m["To"] for m in mails) == ["ann@example.com", "ben@example.com", "cy@example.com"]
+    assert sorted(m["To"] for m in mails) == [
+        "ann@example.com",
+        "ben@example.com",
+        "cy@example.com",
+    ]
     assert Message.objects.get(email="gone@example.com").skip_reason == "unsubscribed"
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENT

@@ -120,9 +120,13 @@ def test_each_recipient_gets_their_own_unique_code_and_keeps_it(newsletter):
     # A second campaign with the same coupon gives Ann the code she already holds.
     django_mail.outbox.clear()
     campaign_send(campaign=CampaignFactory(name="Again", groups=[newsletter], coupon=coupon))
-    assert Message.objects.filter(email="ann@example.com").values_list(
-        "coupon_code", flat=True
-    ).distinct().count() == 1
+    assert (
+        Message.objects.filter(email="ann@example.com")
+        .values_list("coupon_code", flat=True)
+        .distinct()
+        .count()
+        == 1
+    )
     assert CouponCode.objects.filter(contact=ann).count() == 1
 
 
