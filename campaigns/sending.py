@@ -244,6 +244,8 @@ def build_email(campaign: Campaign, content: CompiledContent, message: Message):
     # Read by anymail backends, so ESP webhooks can name the message.
     email.metadata = {"message_id": str(message.pk)}
     email.tags = [campaign.kind]
+    # Opens and clicks are tracked here; the ESP's own tracking would wrap them twice.
+    email.track_opens = email.track_clicks = False
     return email
 
 
@@ -275,7 +277,7 @@ def _send_one(connection, campaign: Campaign, content: CompiledContent, message:
 
 def _esp_id(email) -> str:
     status = getattr(email, "anymail_status", None)
-    if status is not None and status.message_id:
+    if status is not None and status.message_id is not None:
         return str(status.message_id)
     return email.extra_headers["Message-ID"]
 
