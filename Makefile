@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format chromium clean-var
+.PHONY: run test lint format chromium clean-var bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,6 @@ format: $(VENV)/.dev-deps
 
 clean-var:
 	rm -rf var
+
+bench: $(VENV)/.dev-deps
+	$(BIN)/python bench/send_cost.py
