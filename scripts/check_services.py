@@ -40,8 +40,8 @@ def check_redis(url: str) -> str | None:
 
 def main() -> int:
     problems = [
-        check_postgres(os.environ["DATABASE_URL"]),
-        check_redis(os.environ["CELERY_BROKER_URL"]),
+        check_postgres(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/")),
+        check_redis(os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")),
     ]
     problems = [p for p in problems if p]
     for problem in problems:
