@@ -1,6 +1,25 @@
 from django.db import models
 from django.db.models.functions import Lower
 
+from contacts.addresses import normalise_email
+
+
+class NormalisedEmailField(models.EmailField):
+    """An address stored trimmed and in lower case however it was typed, so
+    Ann@Example.com and ann@example.com are one contact."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalise_email(value) if isinstance(value, str) else value
+
+    def pre_save(self, model_instance, add):
+        value = self.to_python(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
+
+    def get_prep_value(self, value):
+        return self.to_python(super().get_prep_value(value))
+
 
 class Group(models.Model):
     """A static list of contacts."""
@@ -24,9 +43,7 @@ class Contact(models.Model):
         BOUNCED = "bounced", "Bounced"
         COMPLAINED = "complained", "Complained"
 
-    # Stored normalised (see contacts.addresses.normalise_email), so the
-    # unique constraint also catches duplicates that differ only in case.
-    email = models.EmailField(max_length=254, unique=True)
+    email = NormalisedEmailField(max_length=254, unique=True)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     locale = models.CharField(max_length=10, default="en")
@@ -69,7 +86,7 @@ class Suppression(models.Model):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
         MANUAL = "manual", "Added by staff"
 
-    email = models.EmailField(max_length=254, unique=True)
+    email = NormalisedEmailField(max_length=254, unique=True)
     reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.MANUAL)
     note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
