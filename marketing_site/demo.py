@@ -1,0 +1,264 @@
+"""A demo shop to click through: lists, products, coupons, a draft campaign, a login.
+
+Every function creates only what is missing, so running the demo again
+changes nothing, costs a few queries and never resets the demo password.
+Nothing it adds is touched again, so edits made in the UI survive a rerun.
+"""
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.models import Campaign, Coupon, CouponCode, Product
+from contacts.models import Contact, Group, Suppression
+from marketing_site.roles import ADMIN, role_assign, user_role
+
+NEWSLETTER, VIP, RUSSIAN = "Newsletter", "VIP customers", "Russian speakers"
+DEMO_USERNAME = "demo"
+SHOP_URL = "https://shop.example.com"
+
+_FIRST_NAMES = [
+    "Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Ava", "Elijah", "Sophia", "Lucas",
+    "Isabella", "Mateo", "Mia", "Levi", "Charlotte", "Ethan", "Harper", "James", "Evelyn",
+    "Aiden", "Chloe", "Jack", "Grace", "Henry", "Zoe", "Samuel", "Nora", "Leo", "Hannah",
+    "David", "Aria", "Daniel", "Layla", "Julian", "Ellie", "Owen", "Maya", "Gabriel", "Ruby",
+    "Caleb", "Alice", "Isaac", "Lucy", "Theo", "Ines", "Felix", "Sara", "Hugo", "Priya",
+    "Kenji", "Fatima", "Tomás",
+]  # fmt: skip
+_LAST_NAMES = [
+    "Smith", "Johnson", "Garcia", "Brown", "Miller", "Davis", "Wilson", "Anderson", "Taylor",
+    "Thomas", "Moore", "Martin", "Lee", "Clark", "Lewis", "Walker", "Hall", "Young", "King",
+    "Wright", "Lopez", "Hill", "Scott", "Green", "Adams", "Baker", "Nelson", "Carter", "Mitchell",
+    "Roberts", "Turner", "Phillips", "Campbell", "Parker", "Evans", "Edwards", "Collins",
+    "Stewart", "Morris", "Murphy", "Cook", "Rogers", "Morgan", "Cooper", "Peterson", "Reed",
+    "Bailey", "Bell", "Kelly", "Sato", "Haddad", "Ruiz",
+]  # fmt: skip
+# (first name, last name, address): the Russian-speaking customers.
+_RUSSIAN = [
+    ("Анна", "Иванова", "anna.ivanova@example.org"),
+    ("Дмитрий", "Смирнов", "dmitry.smirnov@example.org"),
+    ("Екатерина", "Кузнецова", "ekaterina.kuznetsova@example.org"),
+    ("Сергей", "Попов", "sergey.popov@example.org"),
+    ("Ольга", "Соколова", "olga.sokolova@example.org"),
+    ("Михаил", "Лебедев", "mikhail.lebedev@example.org"),
+    ("Наталья", "Козлова", "natalya.kozlova@example.org"),
+    ("Алексей", "Новиков", "alexey.novikov@example.org"),
+]
+# Not everyone can be mailed: these show the skip reasons when the demo is sent.
+_STATUS_BY_INDEX = {
+    3: Contact.Status.UNSUBSCRIBED,
+    11: Contact.Status.UNSUBSCRIBED,
+    19: Contact.Status.UNSUBSCRIBED,
+    27: Contact.Status.UNSUBSCRIBED,
+    7: Contact.Status.BOUNCED,
+    23: Contact.Status.BOUNCED,
+    15: Contact.Status.UNCONFIRMED,
+    31: Contact.Status.UNCONFIRMED,
+    43: Contact.Status.UNCONFIRMED,
+    35: Contact.Status.COMPLAINED,
+    53: Contact.Status.UNSUBSCRIBED,
+}
+_SUPPRESSED_INDEX = 39  # subscribed, but on the suppression list
+_PRODUCTS = [
+    ("DEMO-MUG", "Stoneware mug", "Glazed by hand, holds a large coffee.", "24.00", "mug.png"),
+    ("DEMO-TOTE", "Canvas tote bag", "Heavy canvas, leather handles.", "32.00", "tote.png"),
+    ("DEMO-BEANIE", "Merino beanie", "Soft merino wool, one size.", "29.50", "beanie.png"),
+    ("DEMO-NOTEBOOK", "Linen notebook", "A5, 192 dotted pages.", "18.00", "notebook.png"),
+    ("DEMO-CANDLE", "Cedar candle", "Soy wax, about 40 hours of burning.", "21.00", "candle.png"),
+    ("DEMO-SOCKS", "Striped wool socks", "Two pairs, warm and hard-wearing.", "16.90", "socks.png"),
+]  # fmt: skip
+WELCOME_CODE = "WELCOME10"
+AUTUMN_CODES_NAME = "Autumn personal codes"
+AUTUMN_POOL_SIZE = 100
+CAMPAIGN_NAME = "Autumn sale"
+CAMPAIGN_BODY = f"""<h2>Autumn is here, {{{{ contact.first_name|default:"friend" }}}}</h2>
+<p>Warm wool, slow mornings and long evenings: this week everything in our
+<a href="{SHOP_URL}/collections/autumn">autumn collection</a> is 20% off.</p>
+<p>New here? Your welcome code below takes another 10% off your first order.</p>
+<p>Questions about sizes or delivery? Our <a href="{SHOP_URL}/help">help pages</a>
+have the answers, or just reply to this mail.</p>"""
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    url: str
+    password_reset: bool = False
+
+
+def demo_data_create() -> DemoLogin:
+    with transaction.atomic():
+        groups = demo_groups_create()
+        demo_contacts_create(groups=groups)
+        products = demo_products_create()
+        welcome = demo_coupons_create()
+        demo_campaign_create(newsletter=groups[NEWSLETTER], products=products[:3], coupon=welcome)
+        return demo_login_create()
+
+
+def demo_groups_create() -> dict[str, Group]:
+    descriptions = {
+        NEWSLETTER: "Everyone who signed up for the weekly newsletter.",
+        VIP: "Customers with ten or more orders.",
+        RUSSIAN: "Customers who prefer mail in Russian.",
+    }
+    return {
+        name: Group.objects.get_or_create(name=name, defaults={"description": text})[0]
+        for name, text in descriptions.items()
+    }
+
+
+def _demo_contacts() -> list[tuple[Contact, list[str]]]:
+    """The demo's contacts (unsaved) with the names of their groups."""
+    now = timezone.now()
+    people = [
+        (first, last, f"{first}.{last}@example.com".lower().replace("á", "a"), "en")
+        for first, last in zip(_FIRST_NAMES, _LAST_NAMES, strict=True)
+    ]
+    people += [(first, last, email, "ru") for first, last, email in _RUSSIAN]
+    contacts = []
+    for index, (first, last, email, locale) in enumerate(people):
+        status = _STATUS_BY_INDEX.get(index, Contact.Status.SUBSCRIBED)
+        confirmed = status != Contact.Status.UNCONFIRMED
+        contact = Contact(
+            email=email,
+            first_name=first,
+            last_name=last,
+            locale=locale,
+            time_zone="Europe/Moscow" if locale == "ru" else "Europe/London",
+            status=status,
+            consent_at=now - timedelta(days=3 + 7 * index) if confirmed else None,
+            consent_source="signup form",
+            attributes={"orders": index % 12},
+        )
+        groups = [NEWSLETTER] + [VIP] * (index % 12 >= 10) + [RUSSIAN] * (locale == "ru")
+        contacts.append((contact, groups))
+    return contacts
+
+
+def demo_contacts_create(*, groups: dict[str, Group]) -> int:
+    """Create the demo contacts that are missing; returns how many were."""
+    planned = _demo_contacts()
+    existing = set(
+        Contact.objects.filter(email__in=[c.email for c, _ in planned]).values_list(
+            "email", flat=True
+        )
+    )
+    new = [(contact, names) for contact, names in planned if contact.email not in existing]
+    Contact.objects.bulk_create([contact for contact, _ in new])
+    Contact.groups.through.objects.bulk_create(
+        Contact.groups.through(contact_id=contact.pk, group_id=groups[name].pk)
+        for contact, names in new
+        for name in names
+    )
+    suppressed = planned[_SUPPRESSED_INDEX][0].email
+    Suppression.objects.get_or_create(
+        email=suppressed,
+        defaults={"reason": Suppression.Reason.MANUAL, "note": "Asked by phone not to be mailed"},
+    )
+    return len(new)
+
+
+def demo_image_url(filename: str) -> str:
+    url = static(f"demo/{filename}")
+    return url if url.startswith(("http://", "https://")) else settings.SITE_URL + url
+
+
+def demo_products_create() -> list[Product]:
+    existing = {p.sku: p for p in Product.objects.filter(sku__in=[row[0] for row in _PRODUCTS])}
+    missing = [
+        Product(
+            sku=sku,
+            name=name,
+            description=description,
+            url=f"{SHOP_URL}/products/{sku.removeprefix('DEMO-').lower()}",
+            image_url=demo_image_url(image),
+            price=Decimal(price),
+            currency="USD",
+        )
+        for sku, name, description, price, image in _PRODUCTS
+        if sku not in existing
+    ]
+    existing.update({product.sku: product for product in Product.objects.bulk_create(missing)})
+    return [existing[row[0]] for row in _PRODUCTS]
+
+
+def demo_coupons_create() -> Coupon:
+    """The shared welcome coupon (returned) and a pool of personal codes."""
+    welcome, _ = Coupon.objects.get_or_create(
+        name=WELCOME_CODE,
+        defaults={
+            "kind": Coupon.Kind.SHARED,
+            "code": WELCOME_CODE,
+            "description": "10% off your first order",
+        },
+    )
+    autumn, created = Coupon.objects.get_or_create(
+        name=AUTUMN_CODES_NAME,
+        defaults={"kind": Coupon.Kind.UNIQUE, "description": "15% off one autumn order"},
+    )
+    if created:
+        CouponCode.objects.bulk_create(
+            CouponCode(coupon=autumn, code=code) for code in demo_coupon_codes(AUTUMN_POOL_SIZE)
+        )
+    return welcome
+
+
+def demo_coupon_codes(count: int) -> list[str]:
+    # Seeded, so the demo looks the same on every machine.
+    rng = random.Random(2024)
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # nothing to misread: no 0/O, 1/I
+    codes = dict.fromkeys("AUTUMN-" + "".join(rng.choices(alphabet, k=6)) for _ in range(count))
+    return list(codes)
+
+
+def demo_campaign_create(*, newsletter: Group, products: list[Product], coupon: Coupon) -> None:
+    if Campaign.objects.filter(name=CAMPAIGN_NAME).exists():
+        return
+    campaign = Campaign.objects.create(
+        name=CAMPAIGN_NAME,
+        subject='Autumn sale: 20% off for you, {{ contact.first_name|default:"friend" }}',
+        preheader="Wool, candles and mugs for the cold months",
+        from_name="Demo Shop",
+        from_email="news@shop.example.com",
+        reply_to="help@shop.example.com",
+        body=CAMPAIGN_BODY,
+        coupon=coupon,
+    )
+    campaign.groups.add(newsletter)
+    campaign.products.add(*products)
+
+
+def demo_login_create() -> DemoLogin:
+    """The demo staff login. Its password is made once and kept in VAR_DIR, so
+    every later run can print it without changing it."""
+    path = Path(settings.VAR_DIR) / "demo_login.txt"
+    saved = path.read_text().strip() if path.exists() else ""
+    user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+    password = saved or secrets.token_urlsafe(12)
+    # Hashing is slow; only a new user, or one whose password we lost, needs it.
+    if created or not saved:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)  # private before the password is in it
+        path.write_text(password + "\n")
+    if user_role(user) != ADMIN:
+        role_assign(user, ADMIN)
+    return DemoLogin(
+        username=DEMO_USERNAME,
+        password=password,
+        url=settings.SITE_URL + reverse("login"),
+        password_reset=not created and not saved,
+    )
