@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("contacts/", include("contacts.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("reports/", include("tracking.report_urls")),
     path("t/", include("tracking.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -16,7 +16,7 @@ def test_it_rejects_a_token_whose_message_was_changed():
 
 
 def test_it_rejects_a_click_token_pointed_at_another_link():
-    message, link, signature = tokens.click_token(77, 3).split(".")
+    message, _link, signature = tokens.click_token(77, 3).split(".")
     assert tokens.click_from_token(f"{message}.4.{signature}") is None
 
 
