@@ -189,7 +189,7 @@ ANYMAIL = {
     if name.startswith("ANYMAIL_")
 }
 # Shown in every marketing mail's footer unless a campaign sets its own.
-SENDER_POSTAL_ADDRESS = env_str("SENDER_POSTAL_ADDRESS", "Demo Shop, 1 Market Street, Springfield")
+SENDER_POSTAL_ADDRESS = env_str("SENDER_POSTAL_ADDRESS", "1 Market Street, Springfield")
 # Messages claimed and sent over one connection by a worker at a time.
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 200)
 
