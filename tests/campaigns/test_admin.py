@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Coupon, CouponCode, Message, Product, Send
 from contacts.models import Contact, Suppression
-from tests.contacts.test_import_export import XLSX, admin_import, csv_bytes, xlsx_bytes
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     GroupFactory,
     ProductFactory,
 )
+from tests.spreadsheets import XLSX, admin_import, csv_bytes, xlsx_bytes
 from tracking.models import Event
 
 LEDGER_ADMINS = ["campaigns_send", "campaigns_message", "tracking_event"]
