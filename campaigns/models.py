@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from campaigns.tokens import message_token
 from contacts.models import Contact, Group
 
 
@@ -204,6 +205,5 @@ class Message(models.Model):
 
     @property
     def token(self) -> str:
-        from campaigns.tokens import message_token
-
+        """The signed token of this message's open, unsubscribe and web-view URLs."""
         return message_token(self.pk)
