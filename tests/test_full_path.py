@@ -2,6 +2,7 @@
 recipient opens and clicks, the report moves."""
 
 import pytest
+from django.urls import reverse
 
 from campaigns.models import Campaign, Message, Send
 from campaigns.sending import campaign_send
@@ -11,8 +12,21 @@ from tests.helpers import BROWSER, click_paths, html_part, pixel_path
 from tracking.reports import campaign_report
 
 
+def report_rates(client, campaign) -> dict[str, str]:
+    """The rates as the report page shows them to staff."""
+    response = client.get(reverse("reports:campaign", args=[campaign.pk]))
+    rates = dict(response.context["figures"]["rates"])
+    for label, value in rates.items():
+        assert f'<div class="stat-label">{label}</div><div class="stat-value">{value}</div>' in (
+            response.content.decode()
+        )
+    return rates
+
+
 @pytest.mark.worker
-def test_a_campaign_sent_by_a_real_worker_is_opened_clicked_and_reported(celery_worker, client):
+def test_a_campaign_sent_by_a_real_worker_is_opened_clicked_and_reported(
+    celery_worker, client, charlie
+):
     # given
     newsletter = GroupFactory(name="Newsletter")
     ContactFactory(email="ann@example.com", first_name="Ann", groups=[newsletter])
@@ -37,6 +51,9 @@ def test_a_campaign_sent_by_a_real_worker_is_opened_clicked_and_reported(celery_
     assert campaign.status == Campaign.Status.SENT
     report = campaign_report(campaign=campaign)
     assert (report.sent, report.opened, report.clicked, report.open_rate) == (3, 0, 0, 0)
+    client.force_login(charlie)
+    before = report_rates(client, campaign)
+    assert (before["Open rate"], before["Click rate"]) == ("0.0%", "0.0%")
 
     # when Ann opens her mail and Ben clicks the sale link in his
     ann = next(m for m in mails if m["To"] == "ann@example.com")
@@ -52,3 +69,9 @@ def test_a_campaign_sent_by_a_real_worker_is_opened_clicked_and_reported(celery_
     assert report.open_rate == pytest.approx(2 / 3)
     assert report.click_rate == pytest.approx(1 / 3)
     assert report.click_to_open_rate == pytest.approx(1 / 2)
+    after = report_rates(client, campaign)
+    assert (after["Open rate"], after["Click rate"], after["Click-to-open"]) == (
+        "66.7%",
+        "33.3%",
+        "50.0%",
+    )
