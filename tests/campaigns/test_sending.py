@@ -1,4 +1,5 @@
 import pytest
+from celery.exceptions import Retry
 from django.core import mail as django_mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
@@ -200,3 +201,24 @@ def test_many_recipients_are_sent_in_several_batches(newsletter, settings):
     campaign_send(campaign=CampaignFactory(groups=[newsletter]))
     assert len(django_mail.outbox) == 10
     assert len(set(sent_to())) == 10
+
+
+class UnreachableBackend(LocmemBackend):
+    """An SMTP server or ESP that cannot be reached at all."""
+
+    def open(self):
+        raise ConnectionRefusedError("Connection refused")
+
+
+def test_when_the_mail_server_is_down_the_batch_waits_for_a_retry(newsletter, settings):
+    ContactFactory.create_batch(3, groups=[newsletter])
+    campaign = CampaignFactory(groups=[newsletter])
+    settings.EMAIL_BACKEND = f"{__name__}.UnreachableBackend"
+    send = Send.objects.create(campaign=campaign)
+    with pytest.raises(Retry):  # Celery schedules the batch again, with back-off
+        sending.send_prepare(send_id=send.pk)
+    # Nothing was lost or marked failed: every message waits for the retry.
+    assert list(Message.objects.values_list("status", flat=True)) == ["queued"] * 3
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert sending.send_batch(send_id=send.pk) == 3
+    assert len(django_mail.outbox) == 3
