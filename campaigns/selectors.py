@@ -38,8 +38,7 @@ def campaign_preview_contact(
     """The contact a preview is personalised for: the one asked for, else the
     first of the audience, else None (a nameless sample is used)."""
     if email:
-        # Stored lowercased, so this uses the unique index.
-        return Contact.objects.filter(email=email.strip().lower()).first()
+        return Contact.objects.filter(email=email).first()  # the field normalises it
     if contact_id:
         return Contact.objects.filter(pk=contact_id).first()
     return campaign_audience(campaign=campaign).order_by("email").first()
