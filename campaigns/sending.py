@@ -222,10 +222,14 @@ def send_batch(*, send_id: int) -> int:
     return sent
 
 
+def message_values(campaign: Campaign, message: Message) -> dict[str, str]:
+    """What the merge fields of one message show: its contact and its coupon code."""
+    return recipient_values(message.contact, message.coupon_code or _shared_code(campaign))
+
+
 def build_email(campaign: Campaign, content: CompiledContent, message: Message):
-    values = recipient_values(message.contact, message.coupon_code or _shared_code(campaign))
     urls = TrackedUrls(message.pk)
-    mail = personalise(content, values, urls)
+    mail = personalise(content, message_values(campaign, message), urls)
     unsubscribe_url = urls.slot("unsubscribe")
     domain = campaign.from_email.rpartition("@")[2]
     email = EmailMultiAlternatives(

@@ -18,8 +18,12 @@ def _event(message_id: int, contact_id: int, kind: str, ip, user_agent: str, url
     )
 
 
+def _contact_of(message_id: int) -> int | None:
+    return Message.objects.filter(pk=message_id).values_list("contact_id", flat=True).first()
+
+
 def message_record_open(*, message_id: int, ip: str | None, user_agent: str) -> bool:
-    contact_id = Message.objects.filter(pk=message_id).values_list("contact_id", flat=True).first()
+    contact_id = _contact_of(message_id)
     if contact_id is None:
         return False
     event = _event(message_id, contact_id, Event.Kind.OPENED, ip, user_agent)
@@ -48,7 +52,7 @@ def message_record_click(
 
 def message_unsubscribe(*, message_id: int, ip: str | None, user_agent: str) -> bool:
     """Unsubscribe the message's contact; one event however often it is asked."""
-    contact_id = Message.objects.filter(pk=message_id).values_list("contact_id", flat=True).first()
+    contact_id = _contact_of(message_id)
     if contact_id is None:
         return False
     if contact_unsubscribe(contact_id=contact_id):

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from campaigns import tokens
 from campaigns.models import Message
-from campaigns.personalisation import recipient_values
 from campaigns.rendering import CompiledContent, TrackedUrls, personalise
+from campaigns.sending import message_values
 from tracking import services
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -83,11 +83,9 @@ def web_view(request, token):
     )
     if message is None or not message.send.content:
         raise Http404("Unknown link")
-    coupon = message.send.campaign.coupon
-    code = message.coupon_code or (coupon.code if coupon else "")
     mail = personalise(
         CompiledContent.from_json(message.send.content),
-        recipient_values(message.contact, code),
+        message_values(message.send.campaign, message),
         TrackedUrls(message.pk),
     )
     return HttpResponse(mail.html)
