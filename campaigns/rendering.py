@@ -124,7 +124,7 @@ def compile_campaign(campaign) -> CompiledContent:
     body = sanitise_body(markers.mark(campaign.body, "Body"))
     products = list(campaign.products.filter(active=True))
     context = {
-        "subject": campaign.subject,
+        "subject": markers.mark(campaign.subject, "Subject"),
         "preheader": markers.mark(campaign.preheader, "Preheader"),
         "body": body,
         "coupon": campaign.coupon,

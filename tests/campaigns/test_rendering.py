@@ -16,6 +16,7 @@ def render(campaign, contact, code="", urls=None):
 def test_it_fills_in_the_recipients_name_in_subject_html_and_text():
     mail = render(CampaignFactory(), ContactFactory(first_name="Olga"))
     assert mail.subject == "Spring sale, Olga!"
+    assert "<title>Spring sale, Olga!</title>" in mail.html
     assert "Hello Olga," in mail.html
     assert "Hello Olga," in mail.text
 
