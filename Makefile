@@ -37,6 +37,7 @@ chromium:
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/marketing_site
 test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
 test: export CELERY_TASK_DEFAULT_QUEUE ?= marketing-tests
+test: export CELERY_QUEUE_PREFIX ?= marketing-tests-
 test: $(VENV)/.dev-deps chromium
 	$(BIN)/python scripts/check_services.py
 	$(BIN)/pytest $(PYTEST_ARGS)

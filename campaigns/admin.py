@@ -5,7 +5,15 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from campaigns.models import Campaign, Coupon, CouponCode, Message, Product, Send
+from campaigns.models import (
+    Campaign,
+    Coupon,
+    CouponCode,
+    FrequencyPolicy,
+    Message,
+    Product,
+    Send,
+)
 from campaigns.resources import CouponCodeResource, ProductResource
 from contacts.admin import SpreadsheetAdmin
 
@@ -152,9 +160,10 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Send)
 class SendAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "campaign", "status", "created_by", "created_at", "finished_at"]
+    list_display = ["__str__", "campaign", "status", "lane", "created_by", "created_at"]
+    list_display += ["finished_at"]
     list_select_related = ["campaign", "created_by"]
-    list_filter = ["status"]
+    list_filter = ["status", "lane"]
     search_fields = ["campaign__name"]
     # The compiled content is large and unreadable; the campaign shows it better.
     exclude = ["content"]
@@ -162,9 +171,23 @@ class SendAdmin(ReadOnlyAdmin):
 
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
-    list_display = ["email", "send", "status", "skip_reason", "coupon_code", "sent_at"]
+    list_display = ["email", "send", "status", "skip_reason", "error_class", "attempts"]
+    list_display += ["sent_at"]
     list_select_related = ["send__campaign"]
-    list_filter = ["status", "skip_reason"]
+    list_filter = ["status", "skip_reason", "error_class"]
     search_fields = ["email", "esp_message_id"]
     # Millions of rows: skip the unfiltered COUNT(*) on every page.
     show_full_result_count = False
+
+
+@admin.register(FrequencyPolicy)
+class FrequencyPolicyAdmin(admin.ModelAdmin):
+    """One policy for the whole shop: edited, never added twice or deleted."""
+
+    list_display = ["__str__", "max_messages", "window_days", "min_gap_days", "enabled"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not FrequencyPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

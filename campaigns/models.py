@@ -60,11 +60,17 @@ class CouponCode(models.Model):
     coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="codes")
     code = models.CharField(max_length=64)
     contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True)
+    # A code is free only while this is empty: deleting its holder keeps it spent.
     assigned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["coupon", "code"], name="couponcode_unique"),
+            models.UniqueConstraint(
+                fields=["coupon", "contact"],
+                condition=models.Q(contact__isnull=False),
+                name="couponcode_one_per_contact",
+            ),
         ]
         indexes = [models.Index(fields=["coupon", "assigned_at"])]
 
@@ -80,11 +86,20 @@ class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MARKETING)
+    kind = models.CharField(
+        max_length=20,
+        choices=Kind.choices,
+        default=Kind.MARKETING,
+        help_text="Marketing mail respects unsubscribes and the frequency cap. Transactional "
+        "mail (an order confirmation, a password reset) reaches every contact who has not "
+        "bounced or complained, and goes ahead of marketing mail.",
+    )
     subject = models.CharField(max_length=200)
     preheader = models.CharField(
         max_length=200, blank=True, help_text="The preview line inbox lists show after the subject."
@@ -126,12 +141,34 @@ class Send(models.Model):
         QUEUED = "queued", "Queued"
         PREPARING = "preparing", "Preparing audience"
         SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Lane(models.TextChoices):
+        """Celery queues, most urgent first: an order confirmation never waits
+        behind a newsletter."""
+
+        TRANSACTIONAL = "transactional", "Transactional"
+        AUTOMATION = "automation", "Automation"
+        BULK = "bulk", "Bulk"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sends")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    lane = models.CharField(max_length=20, choices=Lane.choices, default=Lane.BULK)
+    is_marketing = models.BooleanField(default=True)
     error = models.TextField(blank=True)
+    # Why the send is paused (by staff, or by itself when the backend stayed down).
+    pause_reason = models.TextField(blank=True)
+    # Consecutive batches that hit a temporary error, for the back-off; reset
+    # by any batch that gets through.
+    retry_streak = models.PositiveIntegerField(default=0)
+    # While set, one retry of the send is already scheduled for this time, so
+    # the other batches of the send stop instead of hammering a failing backend.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    # Touched by every worker that claims or hands over a batch of this send.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
     # The compiled content (campaigns.rendering.CompiledContent), frozen at
     # send time so every worker sends the same mail.
     content = models.JSONField(default=dict, blank=True)
@@ -171,6 +208,7 @@ class Message(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        IN_DOUBT = "in_doubt", "In doubt"
         SKIPPED = "skipped", "Skipped"
 
     class SkipReason(models.TextChoices):
@@ -180,25 +218,63 @@ class Message(models.Model):
         COMPLAINED = "complained", "Complained before"
         SUPPRESSED = "suppressed", "On the suppression list"
         INVALID = "invalid", "Invalid address"
+        FREQUENCY_CAP = "frequency_cap", "Frequency cap"
         NO_COUPON_CODE = "no_coupon_code", "No coupon code left"
+        CANCELLED = "cancelled", "Send cancelled"
+        CONTACT_DELETED = "contact_deleted", "Contact deleted"
+
+    class ErrorClass(models.TextChoices):
+        TEMPORARY = "temporary", "Temporary (retried)"
+        THROTTLED = "throttled", "Throttled by the provider (retried)"
+        CONNECTION = "connection", "Connection lost (retried)"
+        REFUSED = "refused", "Recipient refused"
+        REJECTED = "rejected", "Message rejected"
+        CONFIGURATION = "configuration", "Sending configuration"
+        UNKNOWN = "unknown", "Outcome unknown"
 
     send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="messages")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="messages")
+    # The ledger outlives the contact: a deleted contact's messages stay, so
+    # past reports never change.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
     email = models.EmailField(max_length=254)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     skip_reason = models.CharField(max_length=20, choices=SkipReason.choices, blank=True)
     coupon_code = models.CharField(max_length=64, blank=True)
     esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     error = models.TextField(blank=True)
+    error_class = models.CharField(max_length=20, choices=ErrorClass.choices, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when a worker claims the message, and refreshed while its batch runs.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # The claim's own random id: a worker writes only rows it still holds.
+    batch = models.CharField(max_length=32, blank=True)
+    # Set right before the message is handed to the mail backend: from then on
+    # it may have left, and a crash makes it "in doubt", never "queued".
+    handed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A recipient's server said "later" (e.g. 450 greylisting, 452 mailbox
+    # full): the message waits in the queue until then, the others go on.
+    retry_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["send", "contact"], name="message_once_per_send")
         ]
-        indexes = [models.Index(fields=["send", "status"])]
+        indexes = [
+            models.Index(fields=["send", "status"]),
+            # The frequency cap: a contact's recent mails.
+            models.Index(fields=["contact", "created_at"], name="message_contact_recent"),
+            # Recovery: claims that went quiet.
+            models.Index(
+                fields=["claimed_at"],
+                condition=models.Q(status="sending"),
+                name="message_sending_claimed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.status})"
@@ -207,3 +283,46 @@ class Message(models.Model):
     def token(self) -> str:
         """The signed token of this message's open, unsubscribe and web-view URLs."""
         return message_token(self.pk)
+
+
+class FrequencyPolicy(models.Model):
+    """How often one contact may get marketing mail. One row, edited by staff;
+    transactional mail is exempt."""
+
+    max_messages = models.PositiveSmallIntegerField(
+        default=2, help_text="At most this many marketing mails per contact in the window."
+    )
+    window_days = models.PositiveSmallIntegerField(default=7)
+    min_gap_days = models.PositiveSmallIntegerField(
+        default=2, help_text="At least this many days between two marketing mails (0: no gap)."
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "frequency policy"
+
+    def __str__(self) -> str:
+        if not self.enabled:
+            return "No frequency cap"
+        return (
+            f"At most {self.max_messages} in {self.window_days} days, "
+            f"{self.min_gap_days} days apart"
+        )
+
+    @classmethod
+    def current(cls) -> "FrequencyPolicy":
+        """The saved policy, or the default one (unsaved: reading writes nothing)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+class ThrottleBucket(models.Model):
+    """A sending limit shared by every worker (campaigns.throttling)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    tokens = models.FloatField(default=0)
+    refilled_at = models.FloatField(default=0)  # epoch seconds
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_count = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.key

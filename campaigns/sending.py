@@ -1,301 +1,282 @@
-"""The sending pipeline: snapshot the audience into Message rows, then send
-them in claimed batches. The Message row is the ledger: every recipient ends
-up sent, failed or skipped with a reason.
+"""The sending pipeline: prepare a send, then send it in claimed batches.
+
+Preparing compiles the content once and snapshots the audience into the
+ledger. A batch claims queued messages, then, chunk by chunk, re-checks who
+may still get the mail, waits for the shared rate limits, marks the chunk
+handed over and gives it to the mail backend, and records what came back in
+bulk. Every status change goes through campaigns.ledger; what to queue next
+is the tasks' decision (campaigns.tasks), from the outcome returned here.
 """
 
 import logging
-from email.utils import formataddr, make_msgid
+import random
+import time
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign, CouponCode, Message, Send
+from campaigns import ledger
+from campaigns.assembly import PreparedMail, prepared_mail_for
+from campaigns.audience import ineligible_now
+from campaigns.coupons import coupon_codes_assign
+from campaigns.models import Campaign, Coupon, Message, Send
 from campaigns.personalisation import TemplateProblem, recipient_values
-from campaigns.rendering import CompiledContent, TrackedUrls, compile_campaign, personalise
-from contacts.addresses import email_problem
-from contacts.models import Contact
-from contacts.services import suppressed_emails
+from campaigns.rendering import compile_campaign
+from campaigns.throttling import throttle_acquire, throttle_domain_wait, throttle_return
+from campaigns.transports import ChunkResult, Stop, TransportDown, transport_for_settings
+from contacts.services import contacts_suppress_bounced
 
 logger = logging.getLogger(__name__)
-SNAPSHOT_CHUNK = 2000
-PARALLEL_BATCHES = 4
+# Waits for a rate limit shorter than this are slept through in the batch;
+# longer ones put the batch back and come again later.
+MAX_INLINE_WAIT = 2.0
 
 
 class CampaignNotSendable(Exception):
     pass
 
 
-def campaign_send(*, campaign: Campaign, user=None) -> Send:
-    """Start a send of a draft campaign. Raises TemplateProblem for content
-    that cannot be rendered and CampaignNotSendable otherwise."""
-    if not campaign.groups.exists():
-        raise CampaignNotSendable("Pick at least one group to send to.")
-    compile_campaign(campaign)  # fail now, in front of the user, not in a worker
-    with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.status != Campaign.Status.DRAFT:
-            raise CampaignNotSendable("This campaign has already been sent.")
-        send = Send.objects.create(campaign=locked, created_by=user)
-        locked.status = Campaign.Status.SENDING
-        locked.save(update_fields=["status", "updated_at"])
-        from campaigns.tasks import send_prepare_task
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What a batch leaves for the tasks to do next."""
 
-        transaction.on_commit(lambda: send_prepare_task.delay(send.pk))
-    campaign.status = locked.status
-    return send
+    more: bool = False  # queued messages remain: run another batch now
+    retry_in: float | None = None  # come back after this many seconds
+    widen: bool = False  # the send recovered from errors: restore parallel batches
 
 
-def skip_reason(campaign: Campaign, status: str, email: str, suppressed: bool) -> str:
-    """Why a contact gets no mail from this campaign ('' when it does)."""
-    if status in (Contact.Status.BOUNCED, Contact.Status.COMPLAINED):
-        return status  # never, whatever the kind of mail
-    if email_problem(email):
-        return Message.SkipReason.INVALID
-    if suppressed:
-        return Message.SkipReason.SUPPRESSED
-    if campaign.kind == Campaign.Kind.TRANSACTIONAL:
-        return ""
-    if status == Contact.Status.UNSUBSCRIBED:
-        return Message.SkipReason.UNSUBSCRIBED
-    if status == Contact.Status.UNCONFIRMED:
-        return Message.SkipReason.UNCONFIRMED
-    return ""
-
-
-def send_prepare(*, send_id: int) -> None:
-    """Freeze the content and the audience of a send, then start the batches.
-    Safe to run again after a crash: rows already made are kept."""
+def send_prepare(*, send_id: int) -> bool:
+    """Freeze the content and the audience of a send. Safe to run again after
+    a crash: messages already in the ledger are kept. True when batches may start."""
+    if not ledger.send_start_preparing(send_id=send_id):
+        return False
     send = Send.objects.select_related("campaign", "campaign__coupon").get(pk=send_id)
-    if send.status not in (Send.Status.QUEUED, Send.Status.PREPARING):
-        return
-    campaign = send.campaign
-    send.status = Send.Status.PREPARING
-    send.started_at = send.started_at or timezone.now()
     try:
-        content = compile_campaign(campaign)
+        content = compile_campaign(send.campaign)
     except TemplateProblem as problem:  # e.g. a product changed since the check
-        _send_fail(send, str(problem))
-        return
+        ledger.send_fail(send_id=send_id, error=str(problem))
+        return False
     send.content = content.to_json()
-    send.save(update_fields=["status", "started_at", "content"])
+    send.save(update_fields=["content"])
     send.links.all().delete()
     send.links.bulk_create(
         [send.links.model(send=send, index=i, url=url) for i, url in enumerate(content.links)]
     )
-    _snapshot_audience(send)
-    if campaign.coupon and campaign.coupon.kind == campaign.coupon.Kind.UNIQUE:
-        _assign_unique_codes(send)
-    Send.objects.filter(pk=send.pk).update(status=Send.Status.SENDING)
-    _start_batches(send.pk)
+    ledger.messages_snapshot(send=send)
+    return ledger.send_mark_sending(send_id=send_id) or _finished(send_id)
 
 
-def _send_fail(send: Send, error: str) -> None:
-    Send.objects.filter(pk=send.pk).update(
-        status=Send.Status.FAILED, error=error, finished_at=timezone.now()
-    )
-    Campaign.objects.filter(pk=send.campaign_id).update(status=Campaign.Status.FAILED)
+def _finished(send_id: int) -> bool:
+    ledger.send_finish_if_done(send_id=send_id)
+    return False
 
 
-def _snapshot_audience(send: Send) -> None:
-    campaign = send.campaign
-    audience = (
-        Contact.objects.filter(groups__in=campaign.groups.all())
-        .distinct()
-        .order_by("id")
-        .values_list("id", "email", "status")
-    )
-    chunk: list[tuple] = []
-    for row in audience.iterator(chunk_size=SNAPSHOT_CHUNK):
-        chunk.append(row)
-        if len(chunk) == SNAPSHOT_CHUNK:
-            _insert_messages(send, chunk)
-            chunk = []
-    if chunk:
-        _insert_messages(send, chunk)
+def backoff_seconds(streak: int) -> float:
+    """Exponential back-off with jitter, so failing workers do not retry in step."""
+    delay = min(settings.SEND_RETRY_MAX_SECONDS, settings.SEND_RETRY_BASE_SECONDS * 2**streak)
+    return delay * random.uniform(0.5, 1.0)
 
 
-def _insert_messages(send: Send, rows: list[tuple]) -> None:
-    suppressed = suppressed_emails([email for _, email, _ in rows])
-    messages = []
-    for contact_id, email, status in rows:
-        reason = skip_reason(send.campaign, status, email, email in suppressed)
-        messages.append(
-            Message(
-                send=send,
-                contact_id=contact_id,
-                email=email,
-                status=Message.Status.SKIPPED if reason else Message.Status.QUEUED,
-                skip_reason=reason,
-            )
-        )
-    Message.objects.bulk_create(messages, ignore_conflicts=True)
-
-
-@transaction.atomic
-def _assign_unique_codes(send: Send) -> None:
-    """One code of the pool per recipient; a contact who already holds a code
-    of this coupon gets the same one again."""
-    coupon = send.campaign.coupon
-    waiting = list(
-        Message.objects.select_for_update()
-        .filter(send=send, status=Message.Status.QUEUED, coupon_code="")
-        .order_by("id")
-    )
-    held = dict(
-        CouponCode.objects.filter(
-            coupon=coupon, contact_id__in=[m.contact_id for m in waiting]
-        ).values_list("contact_id", "code")
-    )
-    needing = [m for m in waiting if m.contact_id not in held]
-    free = list(
-        CouponCode.objects.select_for_update(skip_locked=True)
-        .filter(coupon=coupon, contact__isnull=True)
-        .order_by("id")[: len(needing)]
-    )
-    now = timezone.now()
-    for message, code in zip(needing, free, strict=False):
-        code.contact_id, code.assigned_at = message.contact_id, now
-        held[message.contact_id] = code.code
-    CouponCode.objects.bulk_update(free, ["contact", "assigned_at"])
-    for message in waiting:
-        message.coupon_code = held.get(message.contact_id, "")
-        if not message.coupon_code:
-            message.status = Message.Status.SKIPPED
-            message.skip_reason = Message.SkipReason.NO_COUPON_CODE
-    Message.objects.bulk_update(waiting, ["coupon_code", "status", "skip_reason"])
-
-
-def _start_batches(send_id: int) -> None:
-    from campaigns.tasks import send_batch_task
-
-    queued = Message.objects.filter(send_id=send_id, status=Message.Status.QUEUED).count()
-    batches = -(-queued // settings.SEND_BATCH_SIZE)
-    if not batches:
-        send_finish_if_done(send_id=send_id)
-    for _ in range(min(batches, PARALLEL_BATCHES)):
-        send_batch_task.delay(send_id)
-
-
-def _claim_batch(send_id: int) -> list[int]:
-    with transaction.atomic():
-        ids = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(send_id=send_id, status=Message.Status.QUEUED)
-            .order_by("id")
-            .values_list("id", flat=True)[: settings.SEND_BATCH_SIZE]
-        )
-        Message.objects.filter(id__in=ids).update(status=Message.Status.SENDING)
-    return ids
-
-
-def send_batch(*, send_id: int) -> int:
-    """Claim one batch of queued messages, send them over one connection and
-    record each result. Returns how many were sent."""
-    ids = _claim_batch(send_id)
-    if not ids:
-        send_finish_if_done(send_id=send_id)
-        return 0
-    send = Send.objects.select_related("campaign").get(pk=send_id)
-    content = CompiledContent.from_json(send.content)
-    messages = Message.objects.filter(id__in=ids).select_related("contact").order_by("id")
-    connection = get_connection()
+def send_batch(*, send_id: int, is_retry: bool = False) -> BatchOutcome:
+    """Claim one batch of a send and hand it over, chunk by chunk. `is_retry`:
+    this batch is the retry scheduled after a temporary error."""
+    batch = ledger.messages_claim(send_id=send_id, limit=settings.SEND_BATCH_SIZE)
+    if batch is None:
+        return _nothing_to_claim(send_id)
     try:
-        connection.open()
+        stop = _send_batch(send_id, batch)
     except Exception:
-        # Nothing left: hand the batch back and let the task retry later.
-        Message.objects.filter(id__in=ids).update(status=Message.Status.QUEUED)
+        ledger.messages_abandon(batch=batch)
         raise
-    sent = 0
-    try:
-        for message in messages:
-            sent += _send_one(connection, send.campaign, content, message)
-    finally:
-        connection.close()
-    if Message.objects.filter(send_id=send_id, status=Message.Status.QUEUED).exists():
-        from campaigns.tasks import send_batch_task
+    if stop is not None:
+        send = Send.objects.get(pk=send_id)
+        return _stopped(send, batch, stop, is_retry)
+    widen = ledger.send_batch_succeeded(send_id=send_id)
+    if ledger.send_finish_if_done(send_id=send_id):
+        return BatchOutcome()
+    return BatchOutcome(more=True, widen=widen)
 
-        send_batch_task.delay(send_id)
-    else:
-        send_finish_if_done(send_id=send_id)
-    return sent
+
+# What the mail needs of a recipient, and nothing more.
+_RECIPIENT_FIELDS = [
+    "id", "email", "coupon_code", "contact_id", "contact__email", "contact__first_name",
+    "contact__last_name", "contact__locale", "contact__attributes",
+]  # fmt: skip
+
+
+def _send_batch(send_id: int, batch: str) -> Stop | None:
+    send = Send.objects.select_related("campaign__coupon").get(pk=send_id)
+    messages = _with_coupon_codes(send, batch, _claimed_messages(batch))
+    transport = transport_for_settings()
+    try:
+        transport.open()
+    except TransportDown as down:
+        return down.stop
+    try:
+        return _send_chunks(send, batch, transport, prepared_mail_for(send_id), messages)
+    finally:
+        transport.close()
+
+
+def _nothing_to_claim(send_id: int) -> BatchOutcome:
+    """Done, or only deferred messages wait: come back when the first may go."""
+    if ledger.send_finish_if_done(send_id=send_id):
+        return BatchOutcome()
+    retry_after = ledger.messages_next_retry(send_id=send_id)
+    if (
+        retry_after is None
+        or not Send.objects.filter(pk=send_id, status=Send.Status.SENDING).exists()
+    ):
+        return BatchOutcome()
+    return BatchOutcome(retry_in=max(0.05, (retry_after - timezone.now()).total_seconds()))
+
+
+def _claimed_messages(batch: str) -> list[Message]:
+    return list(
+        Message.objects.filter(batch=batch, status=Message.Status.SENDING)
+        .select_related("contact")
+        .only(*_RECIPIENT_FIELDS)
+        .order_by("id")
+    )
+
+
+def _with_coupon_codes(send: Send, batch: str, messages: list[Message]) -> list[Message]:
+    """Give each recipient of a unique-code coupon its code, per batch; those
+    left without one (the pool ran dry) are skipped with the reason."""
+    coupon = send.campaign.coupon
+    if coupon is None or coupon.kind != Coupon.Kind.UNIQUE:
+        return messages
+    waiting = [m for m in messages if not m.coupon_code and m.contact_id]
+    codes = coupon_codes_assign(coupon=coupon, contact_ids=[m.contact_id for m in waiting])
+    found = {m.pk: codes[m.contact_id] for m in waiting if m.contact_id in codes}
+    ledger.messages_set_coupon_codes(batch=batch, codes=found)
+    missing = {m.pk: Message.SkipReason.NO_COUPON_CODE for m in waiting if m.pk not in found}
+    ledger.messages_skip(batch=batch, reasons=missing)
+    for message in messages:
+        message.coupon_code = found.get(message.pk, message.coupon_code)
+    return [m for m in messages if m.pk not in missing]
+
+
+def _send_chunks(send, batch, transport, prepared: PreparedMail, messages) -> Stop | None:
+    size = settings.SEND_CHUNK_SIZE
+    waiting = list(messages)
+    while waiting:
+        status = Send.objects.filter(pk=send.pk).values_list("status", flat=True).get()
+        if status != Send.Status.SENDING:  # paused or cancelled meanwhile
+            ledger.messages_release(batch=batch, cancelled=status == Send.Status.CANCELLED)
+            return None
+        chunk, waiting = waiting[:size], waiting[size:]
+        chunk = _still_eligible(send, batch, chunk)
+        while chunk:
+            grant = throttle_acquire(want=len(chunk))
+            if grant.quota_exhausted:
+                return Stop(
+                    Message.ErrorClass.CONFIGURATION,
+                    "This month's sending quota is used up.",
+                    pause=True,
+                )
+            if not grant.granted:
+                if grant.wait > MAX_INLINE_WAIT:
+                    return Stop(
+                        Message.ErrorClass.THROTTLED, "Sending limit reached.", retry=grant.wait
+                    )
+                time.sleep(grant.wait)
+                continue
+            stop = _hand_over(send, batch, transport, prepared, chunk[: grant.granted])
+            if stop is not None:
+                return stop
+            chunk = chunk[grant.granted :]
+    return None
+
+
+def _still_eligible(send: Send, batch: str, chunk: list[Message]) -> list[Message]:
+    reasons = ineligible_now(message_ids=[m.pk for m in chunk], is_marketing=send.is_marketing)
+    if reasons:
+        ledger.messages_skip(batch=batch, reasons=reasons)
+    return [m for m in chunk if m.pk not in reasons]
+
+
+def _hand_over(send, batch, transport, prepared, chunk: list[Message]) -> Stop | None:
+    chunk = _domain_paced(chunk)
+    held = set(ledger.messages_hand_over(send_id=send.pk, batch=batch, ids=[m.pk for m in chunk]))
+    result = transport.deliver(prepared, [m for m in chunk if m.pk in held])
+    _record(batch, result)
+    if result.untried or result.deferred:
+        throttle_return(count=len(result.untried) + len(result.deferred))
+    return result.stop
+
+
+def _domain_paced(chunk: list[Message]) -> list[Message]:
+    """Wait for the per-domain limits (settings.SEND_DOMAIN_RATES), if any."""
+    if not settings.SEND_DOMAIN_RATES:
+        return chunk
+    for message in chunk:
+        while (wait := throttle_domain_wait(domain=message.email.rpartition("@")[2])) > 0:
+            time.sleep(min(wait, MAX_INLINE_WAIT))
+    return chunk
+
+
+def _record(batch: str, result: ChunkResult) -> None:
+    ledger.messages_record_sent(batch=batch, esp_ids=result.sent)
+    ledger.messages_record_failed(batch=batch, failures=result.failed)
+    if result.in_doubt:
+        ledger.messages_mark_in_doubt(
+            batch=batch, ids=result.in_doubt, error=result.stop.error if result.stop else ""
+        )
+    if result.suppress:
+        contacts_suppress_bounced(emails=result.suppress)
+    if result.deferred:
+        ledger.messages_defer(batch=batch, deferred=result.deferred)
+    if result.untried:
+        ledger.messages_untried(batch=batch, ids=result.untried)
+
+
+def _stopped(send: Send, batch: str, stop: Stop, is_retry: bool) -> BatchOutcome:
+    """A chunk met a problem: the unsent rest goes back; pause, or retry later."""
+    ledger.messages_release(batch=batch)
+    if stop.pause:
+        ledger.send_pause(send_id=send.pk, reason=f"Paused: {stop.error}")
+        return BatchOutcome()
+    if stop.retry is not None:  # our own rate limit: not the backend's fault
+        return BatchOutcome(retry_in=stop.retry)
+    delay = backoff_seconds(send.retry_streak)
+    streak = ledger.send_retry_after_failure(
+        send_id=send.pk, delay=delay, is_retry=is_retry, error=stop.error
+    )
+    if streak is None:
+        return BatchOutcome()  # another batch of this send already waits to retry
+    if streak > settings.SEND_RETRY_LIMIT:
+        ledger.send_pause(
+            send_id=send.pk,
+            reason=(
+                f"Paused after {streak - 1} retries: the mail server kept failing "
+                f"({stop.error}). Resume once it is back; nothing is sent twice."
+            ),
+        )
+        return BatchOutcome()
+    logger.warning("Send %s: %s; retrying in %.1f s", send.pk, stop.error, delay)
+    ledger.send_finish_if_done(send_id=send.pk)
+    return BatchOutcome(retry_in=delay)
+
+
+def campaign_check_sendable(campaign: Campaign) -> None:
+    """Raise CampaignNotSendable or TemplateProblem, in front of the user."""
+    if not campaign.groups.exists():
+        raise CampaignNotSendable("Pick at least one group to send to.")
+    if any(ch in campaign.from_name for ch in "\r\n") or not campaign.from_name.strip():
+        raise CampaignNotSendable("The sender name must be one line of text.")
+    compile_campaign(campaign)
+
+
+def lane_of(campaign: Campaign) -> str:
+    if campaign.kind == Campaign.Kind.TRANSACTIONAL:
+        return Send.Lane.TRANSACTIONAL
+    return Send.Lane.BULK
 
 
 def message_values(campaign: Campaign, message: Message) -> dict[str, str]:
     """What the merge fields of one message show: its contact and its coupon code."""
-    return recipient_values(message.contact, message.coupon_code or _shared_code(campaign))
-
-
-def build_email(campaign: Campaign, content: CompiledContent, message: Message):
-    urls = TrackedUrls(message.pk)
-    mail = personalise(content, message_values(campaign, message), urls)
-    unsubscribe_url = urls.slot("unsubscribe")
-    domain = campaign.from_email.rpartition("@")[2]
-    email = EmailMultiAlternatives(
-        subject=mail.subject,
-        body=mail.text,
-        from_email=formataddr((campaign.from_name, campaign.from_email)),
-        to=[message.email],
-        reply_to=[campaign.reply_to] if campaign.reply_to else None,
-        headers={
-            "Message-ID": make_msgid(idstring=str(message.pk), domain=domain),
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
-    email.attach_alternative(mail.html, "text/html")
-    # Read by anymail backends, so ESP webhooks can name the message.
-    email.metadata = {"message_id": str(message.pk)}
-    email.tags = [campaign.kind]
-    # Opens and clicks are tracked here; the ESP's own tracking would wrap them twice.
-    email.track_opens = email.track_clicks = False
-    return email
-
-
-def _shared_code(campaign: Campaign) -> str:
     coupon = campaign.coupon
-    return coupon.code if coupon and coupon.kind == coupon.Kind.SHARED else ""
-
-
-def _send_one(connection, campaign: Campaign, content: CompiledContent, message: Message) -> int:
-    email = build_email(campaign, content, message)
-    try:
-        delivered = connection.send_messages([email])
-    except Exception as error:  # the ESP refused this one; the rest go on
-        logger.warning("Message %s failed: %s", message.pk, error)
-        Message.objects.filter(pk=message.pk).update(
-            status=Message.Status.FAILED, error=str(error)[:1000]
-        )
-        return 0
-    if not delivered:
-        Message.objects.filter(pk=message.pk).update(
-            status=Message.Status.FAILED, error="The mail backend did not accept the message."
-        )
-        return 0
-    Message.objects.filter(pk=message.pk).update(
-        status=Message.Status.SENT, sent_at=timezone.now(), esp_message_id=_esp_id(email)
-    )
-    return 1
-
-
-def _esp_id(email) -> str:
-    status = getattr(email, "anymail_status", None)
-    if status is not None and status.message_id is not None:
-        return str(status.message_id)
-    return email.extra_headers["Message-ID"]
-
-
-def send_finish_if_done(*, send_id: int) -> bool:
-    """Close the send once no message is waiting or in flight."""
-    pending = Message.objects.filter(
-        send_id=send_id, status__in=[Message.Status.QUEUED, Message.Status.SENDING]
-    )
-    if pending.exists():
-        return False
-    finished = Send.objects.filter(pk=send_id, status=Send.Status.SENDING).update(
-        status=Send.Status.DONE, finished_at=timezone.now()
-    )
-    if finished:
-        Campaign.objects.filter(sends__pk=send_id).update(status=Campaign.Status.SENT)
-    return bool(finished)
+    shared = coupon.code if coupon and coupon.kind == Coupon.Kind.SHARED else ""
+    return recipient_values(message.contact, message.coupon_code or shared)

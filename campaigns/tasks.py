@@ -1,19 +1,58 @@
-from celery import shared_task
+"""Celery entry points. Each takes ids, calls the pipeline, and decides what to
+queue next from what the pipeline returns, on the send's priority lane."""
 
-from campaigns import sending
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from campaigns import ledger, sending
+from campaigns.models import Send
+
+
+def send_enqueue_batches(send_id: int, count: int = 1) -> None:
+    queue = _lane_queue(send_id)
+    for _ in range(count):
+        send_batch_task.apply_async((send_id,), queue=queue)
+
+
+def send_enqueue_retry(send_id: int, countdown: float) -> None:
+    send_batch_task.apply_async(
+        (send_id,), {"is_retry": True}, queue=_lane_queue(send_id), countdown=countdown
+    )
+
+
+def _lane_queue(send_id: int) -> str:
+    lane = Send.objects.filter(pk=send_id).values_list("lane", flat=True).get()
+    return settings.SEND_LANE_QUEUES[lane]
+
+
+def send_enqueue_prepare(send_id: int, lane: str) -> None:
+    send_prepare_task.apply_async((send_id,), queue=settings.SEND_LANE_QUEUES[lane])
 
 
 @shared_task(acks_late=True)
 def send_prepare_task(send_id: int) -> None:
-    sending.send_prepare(send_id=send_id)
+    if sending.send_prepare(send_id=send_id):
+        send_enqueue_batches(send_id, settings.SEND_PARALLEL_BATCHES)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    max_retries=10,
-)
-def send_batch_task(send_id: int) -> int:
-    return sending.send_batch(send_id=send_id)
+@shared_task(acks_late=True)
+def send_batch_task(send_id: int, is_retry: bool = False) -> None:
+    outcome = sending.send_batch(send_id=send_id, is_retry=is_retry)
+    if outcome.retry_in is not None:
+        send_enqueue_retry(send_id, outcome.retry_in)
+    elif outcome.more:
+        send_enqueue_batches(send_id, settings.SEND_PARALLEL_BATCHES if outcome.widen else 1)
+
+
+@shared_task
+def send_recover_task() -> None:
+    """Run by beat every SEND_RECOVERY_INTERVAL_SECONDS (settings.CELERY_BEAT_SCHEDULE)."""
+    recovery = ledger.messages_recover(
+        stale_after=timedelta(seconds=settings.SEND_CLAIM_STALE_SECONDS)
+    )
+    for send_id in recovery.restart_send_ids:
+        send_enqueue_batches(send_id, settings.SEND_PARALLEL_BATCHES)
+    for send_id, lane in recovery.prepare_again:
+        send_enqueue_prepare(send_id, lane)

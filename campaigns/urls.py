@@ -10,4 +10,18 @@ urlpatterns = [
     path("<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("<int:pk>/preview/", views.campaign_preview, name="preview"),
     path("<int:pk>/send/", views.campaign_send_view, name="send"),
+    path("<int:pk>/sending/", views.send_page, name="sending"),
+    path(
+        "<int:pk>/sending/<int:send_pk>/progress/",
+        views.send_progress_view,
+        name="sending_progress",
+    ),
+    path("<int:pk>/sending/<int:send_pk>/pause/", views.send_pause_view, name="send_pause"),
+    path("<int:pk>/sending/<int:send_pk>/resume/", views.send_resume_view, name="send_resume"),
+    path("<int:pk>/sending/<int:send_pk>/cancel/", views.send_cancel_view, name="send_cancel"),
+    path(
+        "<int:pk>/sending/<int:send_pk>/resend-in-doubt/",
+        views.send_resend_in_doubt_view,
+        name="send_resend_in_doubt",
+    ),
 ]

@@ -1,5 +1,7 @@
 """Staff pages for composing, previewing and sending campaigns."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -8,15 +10,18 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
-from campaigns import selectors
+from campaigns import selectors, services
+from campaigns.audience import AudienceSummary, audience_summary
 from campaigns.forms import CampaignForm
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Send
 from campaigns.personalisation import TemplateProblem
-from campaigns.sending import CampaignNotSendable, campaign_send
+from campaigns.services import CampaignNotSendable, campaign_send
 from marketing_site.roles import MARKETER, VIEWER, role_required
 
 PAGE_SIZE = 50
+POLL_SECONDS = 3
 # The preview is staff-written mail HTML shown inside our pages: no scripts,
 # no forms, and it may not frame anything itself.
 PREVIEW_CSP = (
@@ -28,6 +33,12 @@ PREVIEW_CSP = (
 def _get_campaign_for_user(pk: int) -> Campaign:
     # Every staff role may read every campaign; the decorators decide who writes.
     return get_object_or_404(Campaign.objects.select_related("coupon", "created_by"), pk=pk)
+
+
+def _get_send_for_user(pk: int, send_pk: int) -> Send:
+    return get_object_or_404(
+        Send.objects.select_related("campaign", "created_by"), pk=send_pk, campaign_id=pk
+    )
 
 
 @role_required(VIEWER)
@@ -89,11 +100,18 @@ def campaign_detail(request, pk: int):
     except TemplateProblem as error:
         preview, problem = None, str(error)
     query = urlencode({key: value for key, value in choice.items() if value})
+    groups = selectors.campaign_groups(campaign=campaign)
+    summary = audience_summary(campaign=campaign)
+    latest_send = selectors.campaign_latest_send(campaign=campaign)
     context = {
         "campaign": campaign,
-        "groups": selectors.campaign_groups(campaign=campaign),
+        "groups": groups,
         "products": campaign.products.all(),
-        "audience_size": selectors.campaign_audience_size(campaign=campaign),
+        "summary": summary,
+        "skipped_text": ", ".join(f"{n:,} {label.lower()}" for _, label, n in summary.skipped),
+        "send_blocker": _send_blocker(campaign, groups, summary, problem),
+        "latest_send": latest_send,
+        "latest_progress": latest_send and selectors.send_progress(send=latest_send),
         "preview_contacts": selectors.campaign_preview_contacts(campaign=campaign),
         "preview_contact": contact,
         "preview_choice": choice,
@@ -104,6 +122,21 @@ def campaign_detail(request, pk: int):
         + (f"?{query}" if query else ""),
     }
     return render(request, "campaigns/campaign_detail.html", context)
+
+
+def _send_blocker(campaign: Campaign, groups, summary: AudienceSummary, problem: str) -> str:
+    """Why the send button is disabled, or "" when it is not."""
+    if not groups:
+        return "Pick at least one group first."
+    if problem:
+        return "Fix the content problem first."
+    if not summary.total:
+        return "The chosen groups have no contacts yet."
+    if not summary.recipients:
+        return f"Nobody can get this mail: all {summary.total} contacts would be skipped."
+    if summary.free_codes is not None and summary.code_shortfall >= summary.recipients:
+        return f"The coupon “{campaign.coupon.name}” has no codes left, so nobody would get this."
+    return ""
 
 
 @role_required(VIEWER)
@@ -132,4 +165,103 @@ def campaign_send_view(request, pk: int):
         messages.error(request, f"Not sent: {problem}")
         return redirect("campaigns:detail", pk=campaign.pk)
     messages.success(request, f"“{campaign.name}” is on its way.")
-    return redirect("reports:campaign", pk=campaign.pk)
+    return redirect("campaigns:sending", pk=campaign.pk)
+
+
+# --- Watching and steering a send ------------------------------------------------
+
+
+def _send_live_context(send: Send) -> dict:
+    progress = selectors.send_progress(send=send)
+    return {
+        "send": send,
+        "progress": progress,
+        "is_active": selectors.send_is_active(send=send, progress=progress),
+        "poll_seconds": POLL_SECONDS,
+    }
+
+
+@role_required(VIEWER)
+def send_page(request, pk: int):
+    """The latest send of a campaign: progress, failures, and the controls."""
+    campaign = _get_campaign_for_user(pk)
+    send = selectors.campaign_latest_send(campaign=campaign)
+    if send is None:
+        return render(request, "campaigns/send_page.html", {"campaign": campaign})
+    context = {
+        "campaign": campaign,
+        **_send_live_context(send),
+        "failures": selectors.send_failures(send=send),
+        "skip_reasons": selectors.send_skip_reasons(send=send),
+        "in_doubt_emails": selectors.send_in_doubt_emails(send=send),
+    }
+    return render(request, "campaigns/send_page.html", context)
+
+
+@role_required(VIEWER)
+def send_progress_view(request, pk: int, send_pk: int):
+    """The live part of the send page, polled while the send runs."""
+    send = _get_send_for_user(pk, send_pk)
+    context = {"campaign": send.campaign, **_send_live_context(send)}
+    shown = (request.GET.get("status"), request.GET.get("in_doubt"))
+    if request.htmx and shown != (send.status, str(context["progress"].in_doubt)):
+        # The status or the mails in doubt changed: reload once so the
+        # buttons, reasons and the in-doubt list match.
+        return HttpResponseClientRefresh()
+    return render(request, "campaigns/_send_progress.html", context)
+
+
+def _send_action(request, pk: int, send_pk: int, action: Callable, done: str, not_done: str):
+    send = _get_send_for_user(pk, send_pk)
+    result = action(send=send, user=request.user)
+    if result:
+        mails = f"{result} mail{'s' if result != 1 else ''}"  # counted only by the resend
+        messages.success(request, done.format(mails=mails))
+    else:
+        messages.info(request, not_done.format(status=send.get_status_display().lower()))
+    return redirect("campaigns:sending", pk=pk)
+
+
+@role_required(MARKETER)
+@require_POST
+def send_pause_view(request, pk: int, send_pk: int):
+    return _send_action(
+        request, pk, send_pk, services.send_pause,
+        "Paused. Mails already with the mail server still go out; the rest wait for you.",
+        "Nothing to pause: the send is {status}.",
+    )  # fmt: skip
+
+
+@role_required(MARKETER)
+@require_POST
+def send_resume_view(request, pk: int, send_pk: int):
+    return _send_action(
+        request, pk, send_pk, services.send_resume,
+        "Resumed. Sending picks up where it stopped; nobody gets the mail twice.",
+        "Nothing to resume: the send is {status}.",
+    )  # fmt: skip
+
+
+@role_required(MARKETER)
+@require_POST
+def send_cancel_view(request, pk: int, send_pk: int):
+    return _send_action(
+        request, pk, send_pk, services.send_cancel,
+        "Cancelled. Nothing more goes out; the mails not yet sent are marked skipped.",
+        "Nothing to cancel: the send is {status}.",
+    )  # fmt: skip
+
+
+@role_required(MARKETER)
+@require_POST
+def send_resend_in_doubt_view(request, pk: int, send_pk: int):
+    send = _get_send_for_user(pk, send_pk)
+    if send.status == Send.Status.CANCELLED:
+        # The ledger would queue them again, but a cancelled send never sends.
+        messages.error(request, "This send was cancelled, so nothing can be sent again.")
+        return redirect("campaigns:sending", pk=pk)
+    return _send_action(
+        request, pk, send_pk, services.send_resend_in_doubt,
+        "Sending the {mails} in doubt again.",
+        "No mails are in doubt any more.",
+    )  # fmt: skip

@@ -5,7 +5,7 @@ from import_export.admin import ImportExportModelAdmin
 from tablib import InvalidDimensions
 
 from contacts.addresses import email_problem, normalise_email
-from contacts.models import Contact, Group, Suppression
+from contacts.models import Contact, DomainSuppression, Group, Suppression
 from contacts.resources import (
     SPREADSHEET_FORMATS,
     ContactResource,
@@ -105,3 +105,9 @@ class SuppressionAdmin(SpreadsheetAdmin):
     list_display = ["email", "reason", "note", "created_at"]
     list_filter = ["reason"]
     search_fields = ["email", "note"]
+
+
+@admin.register(DomainSuppression)
+class DomainSuppressionAdmin(admin.ModelAdmin):
+    list_display = ["domain", "note", "created_at"]
+    search_fields = ["domain", "note"]

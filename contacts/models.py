@@ -21,6 +21,19 @@ class NormalisedEmailField(models.EmailField):
         return self.to_python(super().get_prep_value(value))
 
 
+class NormalisedDomainField(models.CharField):
+    """A domain stored trimmed, in lower case and without a leading @."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.strip().lower().lstrip("@") if isinstance(value, str) else value
+
+    def pre_save(self, model_instance, add):
+        value = self.to_python(getattr(model_instance, self.attname))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class Group(models.Model):
     """A static list of contacts."""
 
@@ -96,3 +109,18 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.get_reason_display()})"
+
+
+class DomainSuppression(models.Model):
+    """A whole domain that must never get marketing mail (e.g. a competitor or
+    a domain that stopped accepting mail)."""
+
+    domain = NormalisedDomainField(max_length=253, unique=True, help_text="e.g. example.com")
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain

@@ -36,3 +36,15 @@ def contact_record_engagement(
 
 def suppressed_emails(emails: list[str]) -> set[str]:
     return set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
+
+
+@transaction.atomic
+def contacts_suppress_bounced(*, emails: list[str]) -> None:
+    """Addresses the receiving server says do not exist: never mailed again."""
+    Suppression.objects.bulk_create(
+        [Suppression(email=email, reason=Suppression.Reason.BOUNCED) for email in emails],
+        ignore_conflicts=True,
+    )
+    Contact.objects.filter(email__in=emails).exclude(status=Contact.Status.COMPLAINED).update(
+        status=Contact.Status.BOUNCED
+    )

@@ -19,8 +19,19 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Campaign, Coupon, CouponCode, Product
-from contacts.models import Contact, Group, Suppression
+from campaigns import ledger
+from campaigns.models import (
+    Campaign,
+    Coupon,
+    CouponCode,
+    FrequencyPolicy,
+    Link,
+    Message,
+    Product,
+    Send,
+)
+from campaigns.rendering import compile_campaign
+from contacts.models import Contact, DomainSuppression, Group, Suppression
 from marketing_site.roles import ADMIN, role_assign, user_role
 
 NEWSLETTER, VIP, RUSSIAN = "Newsletter", "VIP customers", "Russian speakers"
@@ -104,6 +115,8 @@ def demo_data_create() -> DemoLogin:
         products = demo_products_create()
         welcome = demo_coupons_create()
         demo_campaign_create(newsletter=groups[NEWSLETTER], products=products[:3], coupon=welcome)
+        demo_sending_rules_create()
+        demo_history_create(groups=groups, products=products)
         return demo_login_create()
 
 
@@ -238,6 +251,79 @@ def demo_campaign_create(*, newsletter: Group, products: list[Product], coupon: 
     )
     campaign.groups.add(newsletter)
     campaign.products.add(*products)
+
+
+def demo_sending_rules_create() -> None:
+    """The frequency policy (the default, saved so staff find it in the admin)
+    and a domain that never gets mail."""
+    FrequencyPolicy.objects.get_or_create(pk=1)
+    DomainSuppression.objects.get_or_create(
+        domain="competitor.example", defaults={"note": "A competitor's staff signed up"}
+    )
+
+
+# Campaigns sent earlier this week, as the ledger left them: VIP customers got
+# two already, so the frequency cap keeps them out of the autumn sale.
+_HISTORY = [
+    ("VIP early access", VIP, 5, "Early access for our best customers"),
+    ("Summer clearance", NEWSLETTER, 3, "Last summer pieces at half price"),
+]
+# Of the summer clearance: two addresses that do not exist, and one mail
+# whose worker stopped after handing it over.
+_REFUSED = "550 5.1.1 <{email}>: Recipient address rejected: User unknown"
+_IN_DOUBT = "The worker stopped after handing this mail over; it may have been sent."
+
+
+def demo_history_create(*, groups: dict[str, Group], products: list[Product]) -> None:
+    existing = set(
+        Campaign.objects.filter(name__in=[row[0] for row in _HISTORY]).values_list(
+            "name", flat=True
+        )
+    )
+    for name, group_name, days_ago, heading in _HISTORY:
+        if name in existing:
+            continue
+        campaign = Campaign.objects.create(
+            name=name,
+            subject=f'{heading}, {{{{ contact.first_name|default:"friend" }}}}',
+            from_name="Demo Shop",
+            from_email="news@shop.example.com",
+            reply_to="help@shop.example.com",
+            body=f'<h2>{heading}</h2><p>See the <a href="{SHOP_URL}/sale">sale</a>.</p>',
+        )
+        campaign.groups.add(groups[group_name])
+        campaign.products.add(*products[3:])
+        _demo_send_in_the_past(campaign, timezone.now() - timedelta(days=days_ago))
+
+
+def _demo_send_in_the_past(campaign: Campaign, when) -> None:
+    send = Send.objects.create(campaign=campaign, lane=Send.Lane.BULK, is_marketing=True)
+    content = compile_campaign(campaign)
+    Send.objects.filter(pk=send.pk).update(
+        content=content.to_json(),
+        status=Send.Status.DONE,
+        started_at=when,
+        finished_at=when + timedelta(minutes=2),
+        last_activity_at=when + timedelta(minutes=2),
+    )
+    send.links.bulk_create(Link(send=send, index=i, url=url) for i, url in enumerate(content.links))
+    ledger.messages_snapshot(send=send)
+    messages = Message.objects.filter(send=send)
+    messages.update(created_at=when)
+    queued = messages.filter(status=Message.Status.QUEUED).order_by("id")
+    queued.update(status=Message.Status.SENT, sent_at=when, attempts=1)
+    if campaign.name == "Summer clearance":
+        sent = list(messages.filter(status=Message.Status.SENT).order_by("id"))
+        for message in sent[4:6]:
+            messages.filter(pk=message.pk).update(
+                status=Message.Status.FAILED,
+                error_class=Message.ErrorClass.REFUSED,
+                error=_REFUSED.format(email=message.email),
+            )
+        messages.filter(pk=sent[9].pk).update(
+            status=Message.Status.IN_DOUBT, error_class=Message.ErrorClass.UNKNOWN, error=_IN_DOUBT
+        )
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENT)
 
 
 def demo_login_create() -> DemoLogin:

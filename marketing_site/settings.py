@@ -46,6 +46,21 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_domain_rates(name: str, default: str) -> dict[str, int]:
+    """ "gmail.com=20,outlook.com=10" -> {"gmail.com": 20, "outlook.com": 10}."""
+    rates = {}
+    for entry in env_list(name, default):
+        domain, _, rate = entry.partition("=")
+        domain = domain.strip().lower()
+        rates[domain] = int(rate) if rate.strip().isdecimal() and rate.isascii() else 0
+        if not domain or "@" in domain or rates[domain] < 1:
+            raise ImproperlyConfigured(
+                f"{name} must be domain=messages_per_second pairs separated by commas "
+                f"(e.g. gmail.com=20), not {entry!r}"
+            )
+    return rates
+
+
 def _local_secret_key() -> str:
     """A key generated once per checkout, so a local run needs no setup but
     never ships a known key."""
@@ -192,6 +207,33 @@ ANYMAIL = {
 SENDER_POSTAL_ADDRESS = env_str("SENDER_POSTAL_ADDRESS", "1 Market Street, Springfield")
 # Messages claimed and sent over one connection by a worker at a time.
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 200)
+# Messages marked "handed over" per UPDATE: a crash leaves at most this many in doubt.
+SEND_CHUNK_SIZE = env_int("SEND_CHUNK_SIZE", 50)
+# Batch tasks of one send running at once (more workers share a send this way).
+SEND_PARALLEL_BATCHES = env_int("SEND_PARALLEL_BATCHES", 4)
+# A claim not refreshed for this long belongs to a dead worker (campaigns.ledger).
+SEND_CLAIM_STALE_SECONDS = env_int("SEND_CLAIM_STALE_SECONDS", 120)
+SEND_RECOVERY_INTERVAL_SECONDS = env_int("SEND_RECOVERY_INTERVAL_SECONDS", 60)
+# Temporary errors: back-off base and cap (seconds, exponential with jitter),
+# failing batches in a row before the send pauses itself, and tries per message.
+SEND_RETRY_BASE_SECONDS = float(env_str("SEND_RETRY_BASE_SECONDS", "5"))
+SEND_RETRY_MAX_SECONDS = float(env_str("SEND_RETRY_MAX_SECONDS", "300"))
+SEND_RETRY_LIMIT = env_int("SEND_RETRY_LIMIT", 8)
+SEND_MESSAGE_MAX_ATTEMPTS = env_int("SEND_MESSAGE_MAX_ATTEMPTS", 5)
+# anymail backends whose batches go out as one API call with per-recipient
+# merge data (campaigns.transports).
+SEND_BATCH_ESPS = env_list("SEND_BATCH_ESPS", "sendgrid")
+# Sending limits shared by every worker (campaigns.throttling); 0 means none.
+# The monthly quota is the mails the shop's plan allows per calendar month (UTC).
+SEND_RATE_PER_SECOND = env_int("SEND_RATE_PER_SECOND", 0)
+SEND_RATE_PER_HOUR = env_int("SEND_RATE_PER_HOUR", 0)
+SEND_MONTHLY_QUOTA = env_int("SEND_MONTHLY_QUOTA", 0)
+if min(SEND_RATE_PER_SECOND, SEND_RATE_PER_HOUR, SEND_MONTHLY_QUOTA) < 0:
+    raise ImproperlyConfigured(
+        "SEND_RATE_PER_SECOND, SEND_RATE_PER_HOUR and SEND_MONTHLY_QUOTA must be 0 (none) or more"
+    )
+# Per-second limits per recipient domain, e.g. "gmail.com=20,outlook.com=10".
+SEND_DOMAIN_RATES = env_domain_rates("SEND_DOMAIN_RATES", "")
 
 # --- Celery -----------------------------------------------------------------
 # "localhost" only keeps kombu from warning that no host was named.
@@ -208,6 +250,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Put in front of the lane queues' names, so several setups can share a broker.
+CELERY_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
+# Priority lanes (campaigns.models.Send.Lane): separate queues, so a worker that
+# reads only the transactional queue never waits behind a newsletter.
+SEND_LANE_QUEUES = {
+    lane: f"{CELERY_QUEUE_PREFIX}{lane}" for lane in ("transactional", "automation", "bulk")
+}
 CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged when it finishes, so a dead worker's task runs again;
 # the Message ledger makes that re-run safe.
@@ -217,6 +266,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Installed into django-celery-beat's tables by the scheduler itself at start.
+CELERY_BEAT_SCHEDULE = {
+    "recover-stalled-sends": {
+        "task": "campaigns.tasks.send_recover_task",
+        "schedule": float(SEND_RECOVERY_INTERVAL_SECONDS),
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

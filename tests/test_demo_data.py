@@ -7,10 +7,12 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.urls import reverse
 
+from campaigns.audience import audience_summary
 from campaigns.models import Campaign, Coupon
 from campaigns.rendering import compile_campaign
-from contacts.models import Contact, Group
+from contacts.models import Contact, Group, Suppression
 from marketing_site.roles import ADMIN, user_role
+from tracking.reports import campaign_report
 
 LOGIN_LINE = re.compile(r"Log in at (\S+) as demo / (\S+)")
 
@@ -99,7 +101,7 @@ def test_it_creates_nothing_twice_and_keeps_the_password(settings, django_assert
     first = demo_data()
     before = counts()
 
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(18):
         second = demo_data()
 
     assert counts() == before
@@ -142,3 +144,23 @@ def test_it_lets_the_demo_user_into_the_admin(client):
     client.login(username="demo", password=password)
 
     assert client.get(reverse("admin:contacts_contact_changelist")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_shows_the_ledger_at_work_sent_failed_in_doubt_and_the_frequency_cap():
+    demo_data()
+    summer = Campaign.objects.get(name="Summer clearance")
+    report = campaign_report(campaign=summer)
+    assert (report.failed, report.in_doubt) == (2, 1)
+    assert report.sent + report.failed + report.in_doubt + report.skipped == report.recipients
+    # VIP customers had two marketing mails this week: the autumn sale skips them.
+    summary = audience_summary(campaign=Campaign.objects.get(name="Autumn sale"))
+    capped = dict((reason, n) for reason, _, n in summary.skipped).get("frequency_cap", 0)
+    assert (
+        capped
+        == Group.objects.get(name="VIP customers")
+        .contacts.filter(status="subscribed")
+        .exclude(email__in=Suppression.objects.values("email"))
+        .count()
+    )
+    assert capped > 0

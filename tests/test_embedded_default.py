@@ -18,6 +18,7 @@ SERVICE_VARIABLES = (
     "DATABASE_URL",
     "CELERY_BROKER_URL",
     "CELERY_TASK_DEFAULT_QUEUE",
+    "CELERY_QUEUE_PREFIX",
     "EMAIL_BACKEND",
     "EMAIL_OUTBOX_DIR",
     "SITE_URL",
@@ -54,7 +55,8 @@ def embedded(tmp_path):
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     worker = WorkerProcess(outbox=tmp_path / "var" / "outbox", log=tmp_path / "worker.log")
-    worker.start(env, queue="celery")
+    # As `make run` lays the workers out: every lane and the default queue.
+    worker.start(env, queues=["celery", "transactional", "automation", "bulk"])
     yield manage, worker, tmp_path / "var" / "db.sqlite3", f"http://127.0.0.1:{port}"
     worker.stop()
     web.terminate()
@@ -68,12 +70,17 @@ def test_the_demo_campaign_lands_in_the_outbox_with_working_links(embedded):
 
     def send_done():
         with sqlite3.connect(database) as db:
-            return db.execute("select status from campaigns_send").fetchone() == ("done",)
+            return db.execute(
+                "select s.status from campaigns_send s join campaigns_campaign c "
+                "on c.id = s.campaign_id where c.name = 'Autumn sale'"
+            ).fetchone() == ("done",)
 
     wait_for(send_done, what="the send to finish")
     with sqlite3.connect(database) as db:
         (sent,) = db.execute(
-            "select count(*) from campaigns_message where status='sent'"
+            "select count(*) from campaigns_message m join campaigns_send s on s.id = m.send_id "
+            "join campaigns_campaign c on c.id = s.campaign_id "
+            "where m.status = 'sent' and c.name = 'Autumn sale'"
         ).fetchone()
     mails = worker.mails()
     assert sent > 0 and len(mails) == sent

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign, Message, Send
-from campaigns.sending import campaign_send
+from campaigns.services import campaign_send
 from tests.conftest import wait_for
 from tests.factories import CampaignFactory, ContactFactory, GroupFactory, ProductFactory
 from tests.helpers import BROWSER, click_paths, html_part, pixel_path

@@ -29,6 +29,7 @@ def _staff_urls(campaign) -> list[str]:
         reverse("campaigns:edit", args=[campaign.pk]),
         reverse("campaigns:preview", args=[campaign.pk]),
         reverse("campaigns:send", args=[campaign.pk]),
+        reverse("campaigns:sending", args=[campaign.pk]),
         reverse("reports:campaign", args=[campaign.pk]),
         reverse("reports:campaign_progress", args=[campaign.pk]),
     ]

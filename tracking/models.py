@@ -21,7 +21,7 @@ class Event(models.Model):
         Message, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
     )
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

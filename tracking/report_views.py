@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django_htmx.http import HttpResponseClientRefresh
 
 from campaigns.models import Campaign, Message
+from campaigns.selectors import campaign_latest_send
 from marketing_site.roles import VIEWER, role_required
 from tracking.reports import CampaignReport, campaign_recent_events, campaign_report
 
@@ -30,6 +31,7 @@ def report_figures(report: CampaignReport) -> dict:
         ("Still queued", report.queued),
         ("Skipped", report.skipped),
         ("Failed", report.failed),
+        ("In doubt", report.in_doubt),
         ("Bounced", report.bounced),
         ("Complained", report.complained),
     ]
@@ -66,6 +68,8 @@ def campaign_report_view(request, pk: int):
     )
     context = {
         **_progress_context(campaign),
+        # The send's own status: a campaign whose send failed was not "sent".
+        "send": campaign_latest_send(campaign=campaign),
         "page": Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page")),
         "events": campaign_recent_events(campaign=campaign),
     }

@@ -8,7 +8,7 @@ from campaigns.models import Campaign, Message
 from tracking.models import Event
 
 _COUNTS = [
-    "recipients", "skipped", "queued", "failed", "sent",
+    "recipients", "skipped", "queued", "failed", "in_doubt", "sent",
     "bounced", "opened", "clicked", "unsubscribed", "complained",
 ]  # fmt: skip
 
@@ -23,6 +23,7 @@ class CampaignReport:
     skipped: int
     queued: int
     failed: int
+    in_doubt: int
     sent: int
     bounced: int
     opened: int
@@ -77,6 +78,7 @@ def campaign_reports(*, campaign_ids: list[int]) -> dict[int, CampaignReport]:
                 "id", filter=Q(status__in=[Message.Status.QUEUED, Message.Status.SENDING])
             ),
             failed=Count("id", filter=Q(status=Message.Status.FAILED)),
+            in_doubt=Count("id", filter=Q(status=Message.Status.IN_DOUBT)),
             sent=Count("id", filter=Q(status=Message.Status.SENT)),
         )
     )

@@ -77,11 +77,13 @@ def unsubscribe(request, token):
 def web_view(request, token):
     message_id = _message_id(token)
     message = (
-        Message.objects.filter(pk=message_id, status=Message.Status.SENT)
+        Message.objects.filter(
+            pk=message_id, status__in=[Message.Status.SENT, Message.Status.IN_DOUBT]
+        )
         .select_related("send", "contact", "send__campaign__coupon")
         .first()
     )
-    if message is None or not message.send.content:
+    if message is None or message.contact is None or not message.send.content:
         raise Http404("Unknown link")
     mail = personalise(
         CompiledContent.from_json(message.send.content),

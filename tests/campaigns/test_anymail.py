@@ -4,7 +4,7 @@ import pytest
 from django.core import mail as django_mail
 
 from campaigns.models import Message
-from campaigns.sending import campaign_send
+from campaigns.services import campaign_send
 from tests.factories import CampaignFactory, ContactFactory, GroupFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,12 +1,13 @@
+import smtplib
+
 import pytest
-from celery.exceptions import Retry
 from django.core import mail as django_mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
-from campaigns import sending
-from campaigns.models import Campaign, CouponCode, Message, Send
+from campaigns import sending, services
+from campaigns.models import Campaign, CouponCode, FrequencyPolicy, Message, Send
 from campaigns.personalisation import TemplateProblem
-from campaigns.sending import CampaignNotSendable, campaign_send
+from campaigns.services import CampaignNotSendable, campaign_send
 from contacts.models import Suppression
 from tests.factories import (
     CampaignFactory,
@@ -119,6 +120,7 @@ def test_each_recipient_gets_their_own_unique_code_and_keeps_it(newsletter):
     for mail in django_mail.outbox:
         assert codes[mail.to[0]] in mail.body
     # A second campaign with the same coupon gives Ann the code she already holds.
+    FrequencyPolicy.objects.update_or_create(pk=1, defaults={"enabled": False})
     django_mail.outbox.clear()
     campaign_send(campaign=CampaignFactory(name="Again", groups=[newsletter], coupon=coupon))
     assert (
@@ -166,11 +168,13 @@ def test_a_campaign_without_an_audience_is_refused():
 
 
 class RefusingBackend(LocmemBackend):
-    """An ESP that refuses one address and takes the rest."""
+    """A mail server that refuses one address and takes the rest."""
 
     def send_messages(self, messages):
         if any(m.to == ["refused@example.com"] for m in messages):
-            raise OSError("550 mailbox unavailable")
+            raise smtplib.SMTPRecipientsRefused(
+                {"refused@example.com": (550, b"5.1.1 mailbox unavailable")}
+            )
         return super().send_messages(messages)
 
 
@@ -182,6 +186,9 @@ def test_a_refused_recipient_is_marked_failed_and_the_rest_are_sent(newsletter, 
     assert sent_to() == ["ann@example.com", "ben@example.com"]
     failed = Message.objects.get(status="failed")
     assert failed.email == "refused@example.com" and "550" in failed.error
+    assert failed.error_class == "refused"
+    # The address does not exist: it is never mailed again.
+    assert Suppression.objects.filter(email="refused@example.com", reason="bounced").exists()
     send.refresh_from_db()
     assert send.status == Send.Status.DONE
 
@@ -189,8 +196,8 @@ def test_a_refused_recipient_is_marked_failed_and_the_rest_are_sent(newsletter, 
 def test_running_a_batch_again_sends_nothing_twice(newsletter):
     ContactFactory.create_batch(3, groups=[newsletter])
     send = campaign_send(campaign=CampaignFactory(groups=[newsletter]))
-    sending.send_prepare(send_id=send.pk)  # a re-delivered task
-    assert sending.send_batch(send_id=send.pk) == 0
+    assert not sending.send_prepare(send_id=send.pk)  # a re-delivered task
+    assert sending.send_batch(send_id=send.pk) == sending.BatchOutcome()
     assert len(django_mail.outbox) == 3
     assert Message.objects.count() == 3
 
@@ -210,15 +217,29 @@ class UnreachableBackend(LocmemBackend):
         raise ConnectionRefusedError("Connection refused")
 
 
-def test_when_the_mail_server_is_down_the_batch_waits_for_a_retry(newsletter, settings):
+def test_when_the_mail_server_is_down_the_send_retries_then_pauses_and_resumes(
+    newsletter, settings
+):
+    # given a mail server that stays down for every retry
     ContactFactory.create_batch(3, groups=[newsletter])
-    campaign = CampaignFactory(groups=[newsletter])
     settings.EMAIL_BACKEND = f"{__name__}.UnreachableBackend"
-    send = Send.objects.create(campaign=campaign)
-    with pytest.raises(Retry):  # Celery schedules the batch again, with back-off
-        sending.send_prepare(send_id=send.pk)
-    # Nothing was lost or marked failed: every message waits for the retry.
+    settings.SEND_RETRY_LIMIT = 2
+
+    # when
+    send = campaign_send(campaign=CampaignFactory(groups=[newsletter]))
+
+    # then nothing is lost or failed: the send pauses and says why
+    send.refresh_from_db()
+    assert send.status == Send.Status.PAUSED
+    assert "Connection refused" in send.pause_reason
+    assert send.campaign.status == Campaign.Status.PAUSED
     assert list(Message.objects.values_list("status", flat=True)) == ["queued"] * 3
+
+    # when the server is back and staff resume
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert sending.send_batch(send_id=send.pk) == 3
+    assert services.send_resume(send=send)
+
+    # then
     assert len(django_mail.outbox) == 3
+    send.refresh_from_db()
+    assert (send.status, send.pause_reason) == (Send.Status.DONE, "")

@@ -175,7 +175,8 @@ def test_it_shows_the_audience_products_and_a_personalised_subject(client, charl
     response = client.get(reverse("campaigns:detail", args=[draft.pk]))
 
     page = response.content.decode()
-    assert response.context["audience_size"] == 3
+    assert response.context["summary"].total == 3
+    assert response.context["summary"].recipients == 2  # gone@ unsubscribed
     assert "Newsletter" in page
     assert "Wool socks" in page
     assert "Spring sale, Ann!" in page  # the first contact of the audience
@@ -189,7 +190,7 @@ def test_it_shows_send_and_edit_buttons_to_a_marketer(client, bob, draft):
     page = client.get(reverse("campaigns:detail", args=[draft.pk])).content.decode()
     assert reverse("campaigns:send", args=[draft.pk]) in page
     assert reverse("campaigns:edit", args=[draft.pk]) in page
-    assert "to 3 contacts now?" in page  # the confirm dialog names the audience size
+    assert "to 2 of 3 contacts now? Skipped: 1 unsubscribed." in page  # the confirm dialog
 
 
 def test_it_previews_the_mail_for_a_chosen_contact(client, charlie, draft):
@@ -241,7 +242,7 @@ def test_it_shows_a_broken_template_as_an_error_not_a_crash(client, bob, draft):
 # --- Send --------------------------------------------------------------------
 
 
-def test_it_sends_the_campaign_and_shows_the_report(
+def test_it_sends_the_campaign_and_shows_the_send_page(
     client, bob, draft, django_capture_on_commit_callbacks
 ):
     client.force_login(bob)
@@ -250,7 +251,7 @@ def test_it_sends_the_campaign_and_shows_the_report(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("campaigns:send", args=[draft.pk]), follow=True)
 
-    assert response.redirect_chain == [(reverse("reports:campaign", args=[draft.pk]), 302)]
+    assert response.redirect_chain == [(reverse("campaigns:sending", args=[draft.pk]), 302)]
     send = Send.objects.get(campaign=draft)
     assert send.created_by == bob
     assert send.status == Send.Status.DONE

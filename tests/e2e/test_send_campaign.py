@@ -16,7 +16,7 @@ PASSWORD = "correct horse battery staple"  # the factories' password
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_a_marketer_logs_in_sends_a_campaign_and_watches_the_report(live_server, page):
+def test_a_marketer_logs_in_sends_a_campaign_and_watches_it_go(live_server, page):
     # given a marketer, a list and a draft
     UserFactory(username="bob", role="marketer")
     newsletter = GroupFactory(name="Newsletter")
@@ -45,12 +45,19 @@ def test_a_marketer_logs_in_sends_a_campaign_and_watches_the_report(live_server,
     # when he sends it and accepts the confirmation
     dialogs = []
     page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
-    page.get_by_role("button", name="Send to 4 contacts").click()
+    page.get_by_role("button", name="Send to 3 of 4 contacts").click()
 
-    # then the report lists every mail sent, and the unsubscribed contact as skipped
-    expect(page).to_have_url(f"{live_server.url}/reports/campaigns/{campaign.pk}/")
-    assert "to 4 contacts now?" in dialogs[0]
+    # then the send page shows it done, with the unsubscribed contact skipped
+    expect(page).to_have_url(f"{live_server.url}/campaigns/{campaign.pk}/sending/")
+    assert "to 3 of 4 contacts now? Skipped: 1 unsubscribed." in dialogs[0]
     expect(page.get_by_text("is on its way")).to_be_visible()
+    expect(page.locator(".page-header .badge")).to_have_text("Done")
+    expect(page.get_by_role("cell", name="Unsubscribed")).to_be_visible()
+
+    # and the report lists every mail sent, and the unsubscribed contact as skipped
+    page.get_by_role("link", name="Spring sale").click()
+    page.get_by_role("link", name="View report").click()
+    expect(page).to_have_url(f"{live_server.url}/reports/campaigns/{campaign.pk}/")
     for email in readers:
         row = page.get_by_role("row").filter(has_text=email)
         expect(row.get_by_text("Sent", exact=True)).to_be_visible()

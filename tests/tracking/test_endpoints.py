@@ -5,7 +5,7 @@ from django.core import mail as django_mail
 from django.test import Client
 
 from campaigns.models import Message
-from campaigns.sending import campaign_send
+from campaigns.services import campaign_send
 from contacts.models import Contact
 from tests.factories import CampaignFactory, ContactFactory, GroupFactory
 from tests.helpers import BROWSER, click_paths, html_part, parsed, pixel_path, unsubscribe_path

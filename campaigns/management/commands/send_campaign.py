@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.models import Campaign
 from campaigns.personalisation import TemplateProblem
-from campaigns.sending import CampaignNotSendable, campaign_send
+from campaigns.services import CampaignNotSendable, campaign_send
 
 
 class Command(BaseCommand):

@@ -1,0 +1,227 @@
+"""A send's mail, prepared once, and each recipient's copy of it.
+
+Everything that is the same for every recipient (the compiled content, the
+From and Reply-To headers, the MIME skeleton) is prepared once per send and
+kept per worker process. Per recipient only the personal fields, the signed
+URLs and a few headers are filled in, and the two parts are encoded as
+quoted-printable by the C codec: no email package, no MIME tree. Building a
+MIME message with Python's email package costs several times more than the
+SMTP exchange itself (ARCHITECTURE.md, decision 1).
+"""
+
+import binascii
+import hashlib
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import formataddr, formatdate
+from functools import lru_cache
+
+from django.core.mail import EmailMultiAlternatives
+
+from campaigns.models import Campaign, Message, Send
+from campaigns.personalisation import recipient_values
+from campaigns.rendering import CompiledContent, RenderedMail, TrackedUrls, fill, personalise
+
+
+@dataclass
+class PreparedMail:
+    send_id: int
+    kind: str
+    content: CompiledContent
+    envelope_from: str
+    from_header: str
+    reply_to: str
+    domain: str
+    shared_code: str
+    nonce: str  # the same in every worker, so a message's Message-ID never varies
+
+    def __post_init__(self):
+        self.boundary = f"=_{self.nonce}"  # "=_" never occurs in quoted-printable text
+        self._head = _header_lines(
+            [
+                ("From", self.from_header),
+                *([("Reply-To", self.reply_to)] if self.reply_to else []),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+                ("MIME-Version", "1.0"),
+                ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
+            ]
+        )
+        part = (
+            'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable'
+        )
+        self._text_head = f"\r\n--{self.boundary}\r\n{part.format('plain')}\r\n\r\n".encode()
+        self._html_head = f"\r\n--{self.boundary}\r\n{part.format('html')}\r\n\r\n".encode()
+        self._end = f"\r\n--{self.boundary}--\r\n".encode()
+
+    def message_id(self, message_id: int) -> str:
+        return f"<{message_id}.{self.send_id}.{self.nonce}@{self.domain}>"
+
+    def render(self, message: Message) -> tuple[RenderedMail, TrackedUrls]:
+        urls = TrackedUrls(message.pk)
+        values = recipient_values(message.contact, message.coupon_code or self.shared_code)
+        return personalise(self.content, values, urls), urls
+
+    def personal_headers(self, message: Message, urls: TrackedUrls) -> dict[str, str]:
+        return {
+            "Message-ID": self.message_id(message.pk),
+            "List-Unsubscribe": f"<{urls.slot('unsubscribe')}>",
+        }
+
+    def as_bytes(self, message: Message) -> bytes:
+        """The whole mail for one recipient, CRLF line ends, ready for SMTP."""
+        mail, urls = self.render(message)
+        if not message.email.isascii():
+            return _email_package_bytes(self.as_email(message))
+        head = _header_lines(
+            [
+                ("Date", formatdate()),
+                ("To", message.email),
+                ("Subject", _encoded_header(mail.subject)),
+                *self.personal_headers(message, urls).items(),
+            ]
+        )
+        return b"".join(
+            [
+                head,
+                self._head,
+                b"\r\n",  # end of the headers
+                self._text_head,
+                _quoted_printable(mail.text),
+                self._html_head,
+                _quoted_printable(mail.html),
+                self._end,
+            ]
+        )
+
+    def merge_template(self) -> "MergeTemplate":
+        """The content with a merge key in place of each personal segment, for
+        ESPs that fill in each recipient's copy themselves."""
+        if not hasattr(self, "_merge_template"):
+            self._merge_template = MergeTemplate.build(self.content, self.nonce)
+        return self._merge_template
+
+    def merge_values(self, message: Message) -> tuple[dict[str, str], dict[str, str]]:
+        """One recipient's merge data and personal headers."""
+        urls = TrackedUrls(message.pk)
+        values = recipient_values(message.contact, message.coupon_code or self.shared_code)
+        merge = {
+            key: " ".join(text.split()) if part == "subject" else text
+            for key, part, segment, escape in self.merge_template().keys
+            for text in [fill([segment], values, urls, self.content.links, escape=escape)]
+        }
+        return merge, self.personal_headers(message, urls)
+
+    def as_email(self, message: Message) -> EmailMultiAlternatives:
+        """The same mail as a Django message, for backends that take those
+        (anymail's ESP APIs, tests' in-memory outbox)."""
+        mail, urls = self.render(message)
+        email = EmailMultiAlternatives(
+            subject=mail.subject,
+            body=mail.text,
+            from_email=self.from_header,
+            to=[message.email],
+            reply_to=[self.reply_to] if self.reply_to else None,
+            headers={
+                **self.personal_headers(message, urls),
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+        email.attach_alternative(mail.html, "text/html")
+        email_annotate(email, kind=self.kind, message_ids=[message.pk])
+        return email
+
+
+@dataclass
+class MergeTemplate:
+    subject: str
+    text: str
+    html: str
+    keys: list[tuple[str, str, tuple, bool]]  # (key, part, segment, html-escaped)
+
+    @classmethod
+    def build(cls, content: CompiledContent, nonce: str) -> "MergeTemplate":
+        keys: list[tuple[str, str, tuple, bool]] = []
+        seen: dict[tuple, str] = {}
+
+        def template(part: str, segments: list, escape: bool) -> str:
+            out = []
+            for segment in segments:
+                if isinstance(segment, str):
+                    out.append(segment)
+                    continue
+                if (part, segment) not in seen:
+                    seen[part, segment] = f":mk{nonce}m{len(keys)}k:"
+                    keys.append((seen[part, segment], part, segment, escape))
+                out.append(seen[part, segment])
+            return "".join(out)
+
+        return cls(
+            subject=template("subject", content.subject, False),
+            text=template("text", content.text, False),
+            html=template("html", content.html, True),
+            keys=keys,
+        )
+
+
+def email_annotate(email, *, kind: str, message_ids: list[int]) -> None:
+    """What anymail backends read: metadata naming the message for the ESP's
+    webhooks, a tag, and the ESP's own tracking off (ours is in the links)."""
+    if len(message_ids) == 1:
+        email.metadata = {"message_id": str(message_ids[0])}
+    email.tags = [kind]
+    email.track_opens = email.track_clicks = False
+
+
+def _header_lines(headers: list[tuple[str, str]]) -> bytes:
+    return "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
+
+
+def _encoded_header(value: str) -> str:
+    if value.isascii() and len(value) < 900:
+        return value
+    return Header(value, "utf-8").encode()
+
+
+def _quoted_printable(text: str) -> bytes:
+    data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    return binascii.b2a_qp(data, quotetabs=False, istext=True).replace(b"\n", b"\r\n")
+
+
+def _email_package_bytes(email: EmailMultiAlternatives) -> bytes:
+    return email.message().as_bytes(linesep="\r\n")
+
+
+def _safe_header_text(value: str) -> str:
+    # Names come from staff; a line break would start a header of its own.
+    return " ".join(value.split())
+
+
+@lru_cache(maxsize=16)
+def _prepared(send_id: int) -> PreparedMail:
+    send = Send.objects.select_related("campaign", "campaign__coupon").get(pk=send_id)
+    return prepared_mail(send)
+
+
+def prepared_mail_for(send_id: int) -> PreparedMail:
+    """The prepared mail of a send, built once per worker process: a send's
+    content is frozen when it starts, so it never changes under the cache."""
+    return _prepared(send_id)
+
+
+def prepared_mail(send: Send) -> PreparedMail:
+    campaign: Campaign = send.campaign
+    coupon = campaign.coupon
+    from_header = formataddr(
+        (_safe_header_text(campaign.from_name), campaign.from_email), charset="utf-8"
+    )
+    return PreparedMail(
+        send_id=send.pk,
+        kind=campaign.kind,
+        content=CompiledContent.from_json(send.content),
+        envelope_from=campaign.from_email,
+        from_header=from_header,
+        reply_to=campaign.reply_to,
+        domain=campaign.from_email.rpartition("@")[2],
+        shared_code=coupon.code if coupon and coupon.kind == coupon.Kind.SHARED else "",
+        nonce=hashlib.sha256(f"{send.pk}:{send.created_at.isoformat()}".encode()).hexdigest()[:12],
+    )

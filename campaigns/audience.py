@@ -1,0 +1,174 @@
+"""Who a campaign reaches, and why the others are skipped, decided in SQL.
+
+The same SELECT feeds the send's snapshot (campaigns.ledger.messages_snapshot)
+and the summary staff read before sending, so the two always agree. It runs
+in the database because an audience can be a million contacts: the rules are
+a CASE per contact, the frequency cap one grouped scan of recent mails.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from campaigns.models import Campaign, Coupon, CouponCode, FrequencyPolicy, Message, Send
+from contacts.models import Contact, DomainSuppression, Suppression
+
+# A cheap syntax check for the snapshot; addresses are validated in full when
+# they are imported or typed.
+VALID_EMAIL = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
+# Mails that count against the cap: everything that went or is about to go.
+_CAPPED_STATUSES = [
+    Message.Status.QUEUED,
+    Message.Status.SENDING,
+    Message.Status.SENT,
+    Message.Status.IN_DOUBT,
+]
+
+
+def _regex_operator() -> str:
+    # Django registers REGEXP for SQLite; PostgreSQL has its own operator.
+    return "~" if connection.vendor == "postgresql" else "REGEXP"
+
+
+def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> tuple[str, list]:
+    """SELECT contact_id, email, reason ('' for those who get the mail)."""
+    contact = Contact._meta.db_table
+    members = Contact.groups.through._meta.db_table
+    group_ids = list(campaign.groups.values_list("id", flat=True)) or [0]
+    reasons = [
+        f"WHEN c.status IN ('{Contact.Status.BOUNCED}', '{Contact.Status.COMPLAINED}') "
+        "THEN c.status",
+        f"WHEN NOT (c.email {_regex_operator()} %s) THEN '{Message.SkipReason.INVALID}'",
+        f"WHEN EXISTS (SELECT 1 FROM {Suppression._meta.db_table} s WHERE s.email = c.email) "
+        f"THEN '{Message.SkipReason.SUPPRESSED}'",
+        f"WHEN EXISTS (SELECT 1 FROM {DomainSuppression._meta.db_table} d "
+        f"WHERE c.email LIKE '%%@' || d.domain) THEN '{Message.SkipReason.SUPPRESSED}'",
+    ]
+    case_params: list = [VALID_EMAIL]
+    cap_join, join_params = "", []
+    if campaign.kind == Campaign.Kind.MARKETING:
+        reasons += [
+            f"WHEN c.status = '{Contact.Status.UNSUBSCRIBED}' "
+            f"THEN '{Message.SkipReason.UNSUBSCRIBED}'",
+            f"WHEN c.status = '{Contact.Status.UNCONFIRMED}' "
+            f"THEN '{Message.SkipReason.UNCONFIRMED}'",
+        ]
+        policy = FrequencyPolicy.current()
+        if policy.enabled:
+            when, when_params, cap_join, join_params = _frequency_cap(policy, exclude_send_id)
+            reasons.append(when)
+            case_params += when_params
+    case = "CASE " + " ".join(reasons) + " ELSE '' END"
+    sql = (
+        f"SELECT c.id AS contact_id, c.email AS email, {case} AS reason "
+        f"FROM {contact} c {cap_join} "
+        f"WHERE c.id IN (SELECT contact_id FROM {members} "
+        f"WHERE group_id IN ({', '.join(['%s'] * len(group_ids))}))"
+    )
+    return sql, [*case_params, *join_params, *group_ids]
+
+
+def _frequency_cap(policy: FrequencyPolicy, exclude_send_id: int | None):
+    """The CASE branch and the join of recent marketing mails, each with its
+    parameters."""
+    message, send = Message._meta.db_table, Send._meta.db_table
+    now = timezone.now()
+    window_start = now - timedelta(days=policy.window_days)
+    gap_start = now - timedelta(days=policy.min_gap_days)
+    statuses = ", ".join(f"'{status}'" for status in _CAPPED_STATUSES)
+    join = (
+        f"LEFT JOIN (SELECT m.contact_id, COUNT(*) AS n, MAX(m.created_at) AS last "
+        f"FROM {message} m JOIN {send} s ON s.id = m.send_id "
+        f"WHERE s.is_marketing AND m.status IN ({statuses}) AND m.created_at >= %s "
+        f"AND m.send_id <> %s GROUP BY m.contact_id) cap ON cap.contact_id = c.id"
+    )
+    when = (
+        f"WHEN cap.n >= %s OR (%s > 0 AND cap.last > %s) THEN '{Message.SkipReason.FREQUENCY_CAP}'"
+    )
+    when_params = [policy.max_messages, policy.min_gap_days, gap_start]
+    return when, when_params, join, [window_start, exclude_send_id or 0]
+
+
+@dataclass(frozen=True)
+class AudienceSummary:
+    """What staff read before sending: who gets the mail, who not and why."""
+
+    total: int
+    recipients: int
+    skipped: list[tuple[str, str, int]]  # (reason, label, count), most first
+    free_codes: int | None  # of a unique-code coupon, else None
+    code_shortfall: int  # recipients who will be skipped for want of a code
+
+    @property
+    def skipped_total(self) -> int:
+        return self.total - self.recipients
+
+
+def audience_summary(*, campaign: Campaign) -> AudienceSummary:
+    select, params = audience_sql(campaign=campaign)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT a.reason, COUNT(*) FROM ({select}) a GROUP BY a.reason", params)
+        counts = dict(cursor.fetchall())
+    recipients = counts.pop("", 0)
+    labels = dict(Message.SkipReason.choices)
+    skipped = sorted(
+        ((reason, labels.get(reason, reason), n) for reason, n in counts.items()),
+        key=lambda item: (-item[2], item[1]),
+    )
+    free_codes, shortfall = None, 0
+    coupon = campaign.coupon
+    if coupon and coupon.kind == Coupon.Kind.UNIQUE:
+        free_codes = CouponCode.objects.filter(coupon=coupon, assigned_at__isnull=True).count()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM ({select}) a WHERE a.reason = '' AND EXISTS "
+                f"(SELECT 1 FROM {CouponCode._meta.db_table} cc "
+                f"WHERE cc.coupon_id = %s AND cc.contact_id = a.contact_id)",
+                [*params, coupon.pk],
+            )
+            holders = cursor.fetchone()[0]
+        shortfall = max(0, recipients - holders - free_codes)
+    return AudienceSummary(
+        total=recipients + sum(counts.values()),
+        recipients=recipients,
+        skipped=skipped,
+        free_codes=free_codes,
+        code_shortfall=shortfall,
+    )
+
+
+def ineligible_now(*, message_ids: list[int], is_marketing: bool) -> dict[int, str]:
+    """Reasons why claimed messages may no longer go, read right before they
+    are handed over: an unsubscribe or a suppression during a long send
+    counts for every mail not yet gone."""
+    rows = list(
+        Message.objects.filter(id__in=message_ids).values_list(
+            "id", "email", "contact_id", "contact__status"
+        )
+    )
+    emails = [email for _, email, _, _ in rows]
+    suppressed = set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
+    domains = {email.rpartition("@")[2] for email in emails}
+    suppressed_domains = set(
+        DomainSuppression.objects.filter(domain__in=domains).values_list("domain", flat=True)
+    )
+    reasons = {}
+    for message_id, email, contact_id, status in rows:
+        reason = _reason_now(email, contact_id, status, is_marketing)
+        if not reason and (email in suppressed or email.rpartition("@")[2] in suppressed_domains):
+            reason = Message.SkipReason.SUPPRESSED
+        if reason:
+            reasons[message_id] = reason
+    return reasons
+
+
+def _reason_now(email: str, contact_id: int | None, status: str | None, is_marketing: bool):
+    if contact_id is None:
+        return Message.SkipReason.CONTACT_DELETED
+    if status in (Contact.Status.BOUNCED, Contact.Status.COMPLAINED):
+        return status
+    if is_marketing and status in (Contact.Status.UNSUBSCRIBED, Contact.Status.UNCONFIRMED):
+        return status
+    return ""
