@@ -29,6 +29,7 @@ Status = Message.Status
 ACTIVE = [Status.QUEUED, Status.SENDING]
 # A send counts as failed when more than this share of its mails failed.
 FAILED_SHARE = 0.5
+PREPARE_PATIENCE = 10
 _CAMPAIGN_STATUS = {
     Send.Status.QUEUED: Campaign.Status.SENDING,
     Send.Status.PREPARING: Campaign.Status.SENDING,
@@ -451,10 +452,13 @@ def messages_recover(*, stale_after: timedelta) -> Recovery:
     restart = [
         pk for pk in restart if not Send.objects.filter(pk=pk, retry_at__gt=timezone.now()).exists()
     ]
+    # Preparing a big audience takes a while and refreshes no claim: give it
+    # ten times as long before taking its task for dead.
+    prepare_cutoff = timezone.now() - stale_after * PREPARE_PATIENCE
     prepare_again = list(
         Send.objects.filter(status__in=[Send.Status.QUEUED, Send.Status.PREPARING])
-        .filter(created_at__lt=cutoff)
-        .filter(Q(started_at__lt=cutoff) | Q(started_at__isnull=True))
+        .filter(created_at__lt=prepare_cutoff)
+        .filter(Q(started_at__lt=prepare_cutoff) | Q(started_at__isnull=True))
         .values_list("id", "lane")
     )
     return Recovery(

@@ -202,8 +202,10 @@ def _hand_over(send, batch, transport, prepared, chunk: list[Message]) -> Stop |
     held = set(ledger.messages_hand_over(send_id=send.pk, batch=batch, ids=[m.pk for m in chunk]))
     result = transport.deliver(prepared, [m for m in chunk if m.pk in held])
     _record(batch, result)
-    if result.untried or result.deferred:
-        throttle_return(count=len(result.untried) + len(result.deferred))
+    # Tokens of mails that did not leave (untried, deferred, or no longer ours).
+    unsent = len(chunk) - len(result.sent) - len(result.failed) - len(result.in_doubt)
+    if unsent > 0:
+        throttle_return(count=unsent)
     return result.stop
 
 

@@ -33,8 +33,12 @@ SECOND_KEY = "rate:second"
 HOUR_KEY = "rate:hour"
 MONTH_KEY = "quota:month"
 DOMAIN_KEY_PREFIX = "domain:"
-# Float refills may land a hair under a whole token; don't make anyone wait for that.
-_EPSILON = 1e-9
+_FIELDS = ["tokens", "refilled_at", "period_start", "period_count"]
+# Epoch seconds as floats are only exact to ~0.2 us, so a refill may land a hair
+# under a whole token: count that as whole, and never ask for a wait so short
+# that now + wait == now (the caller would spin).
+_EPSILON = 1e-6
+_MIN_WAIT = 0.001
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def throttle_domain_wait(*, domain: str, now: float | None = None) -> float:
         bucket = _locked([key])[key]
         _refill(bucket, rate, now)
         if bucket.tokens + _EPSILON < 1:
-            return (1 - bucket.tokens) / rate
+            return max((1 - bucket.tokens) / rate, _MIN_WAIT)
         bucket.tokens -= 1
         bucket.save(update_fields=["tokens", "refilled_at"])
     return 0.0
@@ -109,14 +113,11 @@ def quota_remaining(*, now: float | None = None) -> int | None:
     if not quota:
         return None
     now = time.time() if now is None else now
-    row = ThrottleBucket.objects.filter(key=MONTH_KEY).values("period_start", "period_count")
-    used = next(iter(row), None)
+    month = ThrottleBucket.objects.filter(key=MONTH_KEY)
+    used = month.values("period_start", "period_count").first()
     if used is None or not used["period_start"] or used["period_start"] < _month_start(now):
         return quota  # nothing sent yet this month
     return max(quota - used["period_count"], 0)
-
-
-_FIELDS = ["tokens", "refilled_at", "period_start", "period_count"]
 
 
 def _limit_keys() -> list[str]:
@@ -173,7 +174,7 @@ def _catch_up(bucket: ThrottleBucket, now: float) -> None:
 
 def _grant(buckets: dict[str, ThrottleBucket], want: int, now: float) -> Grant:
     """The most every bucket allows; with none, the longest of their waits."""
-    room, waits = want, [0.0]
+    room, waits = want, [_MIN_WAIT]
     if second := buckets.get(SECOND_KEY):
         rate = settings.SEND_RATE_PER_SECOND
         room = min(room, math.floor(second.tokens + _EPSILON))

@@ -218,3 +218,17 @@ def test_the_recovery_task_is_registered_with_beat_by_the_project(settings):
     task = PeriodicTask.objects.get(name="recover-stalled-sends")
     assert task.task == "campaigns.tasks.send_recover_task"
     assert task.interval.every == settings.SEND_RECOVERY_INTERVAL_SECONDS
+
+
+def test_a_send_whose_preparing_task_died_is_prepared_again(newsletter, settings):
+    # given a send whose prepare task was lost with its worker
+    ContactFactory.create_batch(2, groups=[newsletter])
+    send = Send.objects.create(campaign=CampaignFactory(groups=[newsletter]), lane="bulk")
+    Send.objects.filter(pk=send.pk).update(created_at=send.created_at - timedelta(hours=1))
+
+    # when recovery runs
+    settings.SEND_CLAIM_STALE_SECONDS = 60
+    send_recover_task()
+
+    # then it was prepared and sent
+    assert statuses(send) == {"sent": 2}
