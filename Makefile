@@ -54,5 +54,13 @@ format: $(VENV)/.dev-deps
 clean-var:
 	rm -rf var
 
+# Each benchmark drops and recreates its own database (its name must contain
+# "bench") and uses queues of its own, so it never touches a test run's.
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/marketing_bench
+bench: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/12
+bench: export CELERY_TASK_DEFAULT_QUEUE ?= bench
+bench: export CELERY_QUEUE_PREFIX ?= bench-
 bench: $(VENV)/.dev-deps
-	$(BIN)/python bench/send_cost.py
+	$(BIN)/python scripts/check_services.py
+	$(BIN)/python bench/send_throughput.py $(BENCH_MAILS)
+	$(BIN)/python bench/snapshot.py $(BENCH_CONTACTS)

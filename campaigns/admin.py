@@ -16,6 +16,7 @@ from campaigns.models import (
 )
 from campaigns.resources import CouponCodeResource, ProductResource
 from contacts.admin import SpreadsheetAdmin
+from contacts.audit import Action, audit_record
 
 INLINE_CODES_SHOWN = 50
 
@@ -152,6 +153,15 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and (obj is None or obj.is_editable)
+
+    def delete_model(self, request, obj):
+        audit_record(actor=request.user, action=Action.CAMPAIGN_DELETED, target=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for campaign in queryset:
+            audit_record(actor=request.user, action=Action.CAMPAIGN_DELETED, target=campaign)
+        super().delete_queryset(request, queryset)
 
     @admin.display(description="Audience")
     def audience(self, campaign: Campaign) -> str:

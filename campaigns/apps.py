@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class CampaignsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "campaigns"
+
+    def ready(self):
+        from campaigns.privacy import messages_erase_contact
+        from contacts.privacy import eraser_register
+
+        eraser_register("messages", messages_erase_contact)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from campaigns.tokens import message_token
+from campaigns.validators import http_url_validator
 from contacts.models import Contact, Group
 
 
@@ -13,8 +14,8 @@ class Product(models.Model):
     sku = models.CharField("SKU", max_length=64, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    url = models.URLField("Product page", max_length=500)
-    image_url = models.URLField(max_length=500, blank=True)
+    url = models.URLField("Product page", max_length=500, validators=[http_url_validator])
+    image_url = models.URLField(max_length=500, blank=True, validators=[http_url_validator])
     price = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     active = models.BooleanField(default=True)
@@ -125,6 +126,8 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Composing is add/change; this covers starting a send and steering it.
+        permissions = [("send_campaign", "Can send, pause, resume, cancel and re-send a campaign")]
 
     def __str__(self) -> str:
         return self.name

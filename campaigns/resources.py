@@ -11,6 +11,9 @@ class ProductResource(StrictColumnsMixin, resources.ModelResource):
     class Meta:
         model = Product
         import_id_fields = ["sku"]
+        # full_clean() on every row: the URL validators (http/https only) and
+        # the field lengths hold for a file as for the admin form.
+        clean_model_instances = True
         fields = ["sku", "name", "description", "url", "image_url", "price", "currency", "active"]
 
 

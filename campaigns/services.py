@@ -8,6 +8,7 @@ from django.db import transaction
 from campaigns import ledger, tasks
 from campaigns.models import Campaign, Send
 from campaigns.sending import CampaignNotSendable, campaign_check_sendable, lane_of
+from contacts.audit import Action, audit_record
 
 __all__ = ["CampaignNotSendable", "campaign_send"]
 
@@ -28,6 +29,9 @@ def campaign_send(*, campaign: Campaign, user=None) -> Send:
         )
         locked.status = Campaign.Status.SENDING
         locked.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=user, action=Action.CAMPAIGN_SENT, target=locked, details={"send": send.pk}
+        )
         transaction.on_commit(lambda: tasks.send_enqueue_prepare(send.pk, send.lane))
     campaign.status = locked.status
     return send
@@ -35,19 +39,38 @@ def campaign_send(*, campaign: Campaign, user=None) -> Send:
 
 def send_pause(*, send: Send, user=None, reason: str = "") -> bool:
     who = f" by {user.get_username()}" if user else ""
-    return ledger.send_pause(send_id=send.pk, reason=reason or f"Paused{who}.")
+    paused = ledger.send_pause(send_id=send.pk, reason=reason or f"Paused{who}.")
+    if paused:
+        audit_record(
+            actor=user, action=Action.SEND_PAUSED, target=send.campaign, details={"send": send.pk}
+        )
+    return paused
 
 
 def send_resume(*, send: Send, user=None) -> bool:
     with transaction.atomic():
         resumed = ledger.send_resume(send_id=send.pk)
         if resumed:
+            audit_record(
+                actor=user,
+                action=Action.SEND_RESUMED,
+                target=send.campaign,
+                details={"send": send.pk},
+            )
             transaction.on_commit(lambda: _start(send.pk))
     return resumed
 
 
 def send_cancel(*, send: Send, user=None) -> bool:
-    return ledger.send_cancel(send_id=send.pk)
+    cancelled = ledger.send_cancel(send_id=send.pk)
+    if cancelled:
+        audit_record(
+            actor=user,
+            action=Action.SEND_CANCELLED,
+            target=send.campaign,
+            details={"send": send.pk},
+        )
+    return cancelled
 
 
 def send_resend_in_doubt(*, send: Send, user=None) -> int:
@@ -55,6 +78,12 @@ def send_resend_in_doubt(*, send: Send, user=None) -> int:
     with transaction.atomic():
         count = ledger.send_resend_in_doubt(send_id=send.pk)
         if count:
+            audit_record(
+                actor=user,
+                action=Action.SEND_RESENT_IN_DOUBT,
+                target=send.campaign,
+                details={"send": send.pk, "messages": count},
+            )
             transaction.on_commit(lambda: _start(send.pk))
     return count
 

@@ -1,7 +1,8 @@
 """Short signed tokens for recipient-facing URLs.
 
 A token names a message (and for clicks, a link index) and carries an HMAC
-over it keyed by SECRET_KEY, so nothing in a URL can be guessed or altered.
+over it keyed by SECRET_KEY, so nothing in a URL can be guessed or altered;
+one signed with a key listed in SECRET_KEY_FALLBACKS still verifies.
 """
 
 import base64
@@ -21,8 +22,8 @@ def _key(salt: str, secret: str) -> bytes:
     return hashlib.sha256(f"campaigns.tokens.{salt}:{secret}".encode()).digest()
 
 
-def _signature(salt: str, value: str) -> str:
-    key = _key(salt, settings.SECRET_KEY)
+def _signature(salt: str, value: str, secret: str | None = None) -> str:
+    key = _key(salt, secret or settings.SECRET_KEY)
     digest = hmac.digest(key, value.encode(), "sha256")[:_SIGNATURE_BYTES]
     return base64.urlsafe_b64encode(digest).decode()
 
@@ -33,7 +34,11 @@ def _sign(salt: str, value: str) -> str:
 
 def _unsign(salt: str, token: str) -> list[int] | None:
     value, _, signature = token.rpartition(".")
-    if not value or not hmac.compare_digest(signature, _signature(salt, value)):
+    # Mails signed with a key since rotated out stay valid while it is a fallback.
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    if not value or not any(
+        hmac.compare_digest(signature, _signature(salt, value, secret)) for secret in secrets
+    ):
         return None
     try:
         return [base36_to_int(part) for part in value.split(".")]

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,15 +19,17 @@ from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, Send
 from campaigns.personalisation import TemplateProblem
 from campaigns.services import CampaignNotSendable, campaign_send
-from marketing_site.roles import MARKETER, VIEWER, role_required
+from contacts.audit import Action, audit_record
 
 PAGE_SIZE = 50
 POLL_SECONDS = 3
 # The preview is staff-written mail HTML shown inside our pages: no scripts,
-# no forms, and it may not frame anything itself.
+# no forms, and it may not frame anything itself. Sandboxed even when opened
+# on its own, outside the detail page's sandboxed iframe.
 PREVIEW_CSP = (
-    "default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src *; "
-    "frame-ancestors 'self'; form-action 'none'"
+    "default-src 'none'; script-src 'none'; img-src * data:; style-src 'unsafe-inline' *; "
+    "font-src *; frame-ancestors 'self'; form-action 'none'; base-uri 'none'; "
+    "sandbox allow-popups allow-popups-to-escape-sandbox"
 )
 
 
@@ -41,13 +44,15 @@ def _get_send_for_user(pk: int, send_pk: int) -> Send:
     )
 
 
-@role_required(VIEWER)
+@login_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_list(request):
     page = Paginator(selectors.campaign_list(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "campaigns/campaign_list.html", {"page": page})
 
 
-@role_required(MARKETER)
+@login_required
+@permission_required("campaigns.add_campaign", raise_exception=True)
 def campaign_create(request):
     form = CampaignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -55,12 +60,14 @@ def campaign_create(request):
         campaign.created_by = request.user
         campaign.save()
         form.save_m2m()
+        audit_record(actor=request.user, action=Action.CAMPAIGN_CREATED, target=campaign)
         messages.success(request, f"Campaign “{campaign.name}” created as a draft.")
         return redirect("campaigns:detail", pk=campaign.pk)
     return render(request, "campaigns/campaign_form.html", {"form": form})
 
 
-@role_required(MARKETER)
+@login_required
+@permission_required("campaigns.change_campaign", raise_exception=True)
 def campaign_edit(request, pk: int):
     campaign = _get_campaign_for_user(pk)
     if not campaign.is_editable:
@@ -69,6 +76,12 @@ def campaign_edit(request, pk: int):
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         form.save()
+        audit_record(
+            actor=request.user,
+            action=Action.CAMPAIGN_EDITED,
+            target=campaign,
+            details={"fields": form.changed_data},
+        )
         messages.success(request, "Changes saved.")
         return redirect("campaigns:detail", pk=campaign.pk)
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
@@ -90,7 +103,8 @@ def _preview_contact(campaign: Campaign, choice: dict):
     return contact or selectors.sample_contact()
 
 
-@role_required(VIEWER)
+@login_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_detail(request, pk: int):
     campaign = _get_campaign_for_user(pk)
     choice = _preview_choice(request)
@@ -139,7 +153,8 @@ def _send_blocker(campaign: Campaign, groups, summary: AudienceSummary, problem:
     return ""
 
 
-@role_required(VIEWER)
+@login_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_preview(request, pk: int):
     """The personalised mail itself, shown in the detail page's iframe."""
     campaign = _get_campaign_for_user(pk)
@@ -152,10 +167,12 @@ def campaign_preview(request, pk: int):
         status = 422
     response = HttpResponse(document, status=status)
     response["Content-Security-Policy"] = PREVIEW_CSP
+    response["X-Frame-Options"] = "SAMEORIGIN"  # the detail page frames it
     return response
 
 
-@role_required(MARKETER)
+@login_required
+@permission_required("campaigns.send_campaign", raise_exception=True)
 @require_POST
 def campaign_send_view(request, pk: int):
     campaign = _get_campaign_for_user(pk)
@@ -181,7 +198,8 @@ def _send_live_context(send: Send) -> dict:
     }
 
 
-@role_required(VIEWER)
+@login_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 def send_page(request, pk: int):
     """The latest send of a campaign: progress, failures, and the controls."""
     campaign = _get_campaign_for_user(pk)
@@ -198,7 +216,8 @@ def send_page(request, pk: int):
     return render(request, "campaigns/send_page.html", context)
 
 
-@role_required(VIEWER)
+@login_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
 def send_progress_view(request, pk: int, send_pk: int):
     """The live part of the send page, polled while the send runs."""
     send = _get_send_for_user(pk, send_pk)
@@ -222,7 +241,8 @@ def _send_action(request, pk: int, send_pk: int, action: Callable, done: str, no
     return redirect("campaigns:sending", pk=pk)
 
 
-@role_required(MARKETER)
+@login_required
+@permission_required("campaigns.send_campaign", raise_exception=True)
 @require_POST
 def send_pause_view(request, pk: int, send_pk: int):
     return _send_action(
@@ -232,7 +252,8 @@ def send_pause_view(request, pk: int, send_pk: int):
     )  # fmt: skip
 
 
-@role_required(MARKETER)
+@login_required
+@permission_required("campaigns.send_campaign", raise_exception=True)
 @require_POST
 def send_resume_view(request, pk: int, send_pk: int):
     return _send_action(
@@ -242,7 +263,8 @@ def send_resume_view(request, pk: int, send_pk: int):
     )  # fmt: skip
 
 
-@role_required(MARKETER)
+@login_required
+@permission_required("campaigns.send_campaign", raise_exception=True)
 @require_POST
 def send_cancel_view(request, pk: int, send_pk: int):
     return _send_action(
@@ -252,7 +274,8 @@ def send_cancel_view(request, pk: int, send_pk: int):
     )  # fmt: skip
 
 
-@role_required(MARKETER)
+@login_required
+@permission_required("campaigns.send_campaign", raise_exception=True)
 @require_POST
 def send_resend_in_doubt_view(request, pk: int, send_pk: int):
     send = _get_send_for_user(pk, send_pk)

@@ -1,23 +1,44 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
+from django.template.defaultfilters import filesizeformat
 from import_export.admin import ImportExportModelAdmin
+from import_export.forms import ImportForm
 from tablib import InvalidDimensions
 
 from contacts.addresses import email_problem, normalise_email
-from contacts.models import Contact, DomainSuppression, Group, Suppression
+from contacts.audit import Action, audit_record
+from contacts.models import AuditEntry, Contact, DomainSuppression, Group, Suppression
 from contacts.resources import (
     SPREADSHEET_FORMATS,
     ContactResource,
     GroupResource,
     SuppressionResource,
 )
+from contacts.services import contact_erase
+
+
+class SizeLimitedImportForm(ImportForm):
+    """A file over IMPORT_MAX_UPLOAD_BYTES is refused before any row is read."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"This file is {filesizeformat(upload.size)}; files up to "
+                f"{filesizeformat(limit)} can be imported. Split it into smaller files.",
+                code="too_large",
+            )
+        return upload
 
 
 class SpreadsheetAdmin(ImportExportModelAdmin):
     """Import and export as CSV or XLSX, all or nothing."""
 
     formats = import_formats = export_formats = SPREADSHEET_FORMATS
+    import_form_class = SizeLimitedImportForm
 
     def get_import_data_kwargs(self, **kwargs):
         # The confirm step would otherwise save the valid rows and drop the
@@ -30,6 +51,19 @@ class SpreadsheetAdmin(ImportExportModelAdmin):
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def process_result(self, result, request):
+        totals = {kind: count for kind, count in result.totals.items() if count}
+        file_name = request.POST.get("original_file_name", "")
+        details = {"file": file_name, **totals}
+        audit_record(actor=request.user, action=Action.IMPORTED, target=self.model, details=details)
+        return super().process_result(result, request)
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        details = {"rows": data.height}
+        audit_record(actor=request.user, action=Action.EXPORTED, target=self.model, details=details)
+        return data
 
     def add_data_read_fail_error_to_form(self, form, e):
         form.add_error("import_file", file_read_problem(e))
@@ -75,9 +109,51 @@ class ContactAdmin(SpreadsheetAdmin):
         ("Engagement", {"fields": readonly_fields}),
     ]
 
+    actions = ["erase_selected"]
+
     def get_queryset(self, request):
         # One query for every listed contact's groups (and for the export).
         return super().get_queryset(request).prefetch_related("groups")
+
+    # A contact's whole file leaves or enters only with these permissions.
+    def has_import_permission(self, request):
+        return request.user.has_perm("contacts.import_contacts")
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("contacts.export_contacts")
+
+    # Deleting a contact is erasing it: their messages keep no address and
+    # the audit trail records it.
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and request.user.has_perm(
+            "contacts.erase_contact"
+        )
+
+    def delete_model(self, request, obj):
+        contact_erase(contact=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for contact in queryset:
+            contact_erase(contact=contact, actor=request.user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # the erase action does it, and says so
+        return actions
+
+    @admin.action(
+        description="Erase personal data of the selected contacts", permissions=["delete"]
+    )
+    def erase_selected(self, request, queryset):
+        count = 0
+        for contact in queryset:
+            contact_erase(contact=contact, actor=request.user)
+            count += 1
+        self.message_user(
+            request,
+            f"Erased {count} contact{'s' if count != 1 else ''}. Their past mails stay counted "
+            "in the reports, without an address.",
+        )
 
     @admin.display(description="Groups")
     def group_names(self, contact: Contact) -> str:
@@ -111,3 +187,23 @@ class SuppressionAdmin(SpreadsheetAdmin):
 class DomainSuppressionAdmin(admin.ModelAdmin):
     list_display = ["domain", "note", "created_at"]
     search_fields = ["domain", "note"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail: read here or on the Audit log page, never changed."""
+
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_label"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_name", "object_label", "object_id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from contacts.addresses import normalise_email
 
@@ -76,6 +78,11 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["email"]
+        permissions = [
+            ("import_contacts", "Can import contacts from a file"),
+            ("export_contacts", "Can export contacts to a file"),
+            ("erase_contact", "Can erase a contact's personal data"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(email=Lower("email")), name="contact_email_lowercase"
@@ -124,3 +131,71 @@ class DomainSuppression(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class AuditEntry(models.Model):
+    """Who did what to which object, and when: appended by contacts.audit,
+    never changed. It lives in the bottom app so that every app can write it."""
+
+    class Action(models.TextChoices):
+        CAMPAIGN_CREATED = "campaign_created", "Campaign created"
+        CAMPAIGN_EDITED = "campaign_edited", "Campaign edited"
+        CAMPAIGN_DELETED = "campaign_deleted", "Campaign deleted"
+        CAMPAIGN_SENT = "campaign_sent", "Campaign sent"
+        SEND_PAUSED = "send_paused", "Sending paused"
+        SEND_RESUMED = "send_resumed", "Sending resumed"
+        SEND_CANCELLED = "send_cancelled", "Sending cancelled"
+        SEND_RESENT_IN_DOUBT = "send_resent_in_doubt", "Mails in doubt sent again"
+        IMPORTED = "imported", "File imported"
+        EXPORTED = "exported", "File exported"
+        CONTACT_ERASED = "contact_erased", "Contact erased"
+        USER_INVITED = "user_invited", "User invited"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        USER_DEACTIVATED = "user_deactivated", "User deactivated"
+        USER_REACTIVATED = "user_reactivated", "User reactivated"
+        API_KEY_CREATED = "api_key_created", "API key created"
+        API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The name is kept apart so the entry still says who once the user is gone.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    object_type = models.CharField(max_length=100, blank=True, help_text="e.g. campaigns.campaign")
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["action", "created_at"], name="audit_action_recent"),
+            models.Index(fields=["actor", "created_at"], name="audit_actor_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} · {self.get_action_display()} · {self.object_label}"
+
+    def save(self, *args, **kwargs):
+        # Append-only: an entry is written once, by audit_record.
+        if not self._state.adding:
+            raise ValueError("Audit entries are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit entries are never deleted.")
+
+    @property
+    def details_text(self) -> str:
+        details = dict(self.details)
+        change = f"{details.pop('from')} → {details.pop('to')}" if "from" in details else ""
+        return ", ".join(
+            [change, *(f"{key}: {value}" for key, value in sorted(details.items()))]
+        ).strip(", ")

@@ -5,6 +5,8 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
+from contacts import privacy
+from contacts.audit import Action, audit_record
 from contacts.models import Contact, Suppression
 
 _UNSUBSCRIBABLE = [Contact.Status.SUBSCRIBED, Contact.Status.UNCONFIRMED]
@@ -48,3 +50,21 @@ def contacts_suppress_bounced(*, emails: list[str]) -> None:
     Contact.objects.filter(email__in=emails).exclude(status=Contact.Status.COMPLAINED).update(
         status=Contact.Status.BOUNCED
     )
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact, actor) -> dict[str, int]:
+    """Erase a contact's personal data: every app's copies first (see
+    contacts.privacy), then the Contact row itself. The ledger rows stay, so
+    reports keep their counts; the audit entry names the contact by id only."""
+    contact_id = contact.pk
+    erased = {name: eraser(contact_id) for name, eraser in privacy.erasers().items()}
+    Contact.objects.filter(pk=contact_id).delete()
+    audit_record(
+        actor=actor,
+        action=Action.CONTACT_ERASED,
+        target=contact,
+        label=f"Contact #{contact_id}",
+        details=erased,
+    )
+    return erased

@@ -1,18 +1,40 @@
-"""Staff roles: admin > marketer > viewer, kept as auth groups.
+"""Staff roles: admin > marketer > viewer, kept as auth groups of permissions.
 
-A viewer reads everything, a marketer also composes and sends, an admin also
-manages users and lists in the Django admin. Superusers are admins.
+Each app declares its permissions (default model permissions, plus
+`Meta.permissions` such as campaigns.send_campaign) and its views check them;
+no app knows about roles. This module says, in one place, which permissions
+each role's group holds. Superusers hold every permission and count as admins.
+
+Changed ROLE_PERMISSIONS? Add a migration that runs `role_groups_sync` again
+(see migrations/0002_role_permissions.py), and update the table in README.md.
 """
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
+from django.apps import apps as global_apps
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 
 ADMIN, MARKETER, VIEWER = "admin", "marketer", "viewer"
 ROLES = [ADMIN, MARKETER, VIEWER]  # strongest first
-_RANK = {role: len(ROLES) - i for i, role in enumerate(ROLES)}
+
+_VIEWER = [
+    "contacts.view_contact",
+    "contacts.view_group",
+    "campaigns.view_campaign",
+    "tracking.view_report",
+]
+_MARKETER = [
+    *_VIEWER,
+    "campaigns.add_campaign",
+    "campaigns.change_campaign",
+    "campaigns.send_campaign",
+]
+# "app.*" is every permission of that app. An admin also uses the Django
+# admin (lists, imports, products, coupons, the frequency policy, periodic
+# tasks), manages the team (auth.change_user), reads the audit trail
+# (contacts.view_auditentry) and erases contacts (contacts.erase_contact).
+_ADMIN = [*_MARKETER, "contacts.*", "campaigns.*", "tracking.*", "auth.*", "django_celery_beat.*"]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {ADMIN: _ADMIN, MARKETER: _MARKETER, VIEWER: _VIEWER}
 
 
 def user_role(user) -> str | None:
@@ -29,44 +51,64 @@ def user_role(user) -> str | None:
     return role
 
 
-def has_role(user, role: str) -> bool:
-    current = user_role(user)
-    return current is not None and _RANK[current] >= _RANK[role]
-
-
 def role_assign(user, role: str) -> None:
     """Give a user exactly one role. Admins also get into the Django admin."""
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}")
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    group, created = Group.objects.get_or_create(name=role)
+    if created or not group.permissions.exists():
+        # The group was lost (e.g. emptied tables): give every role its rights again.
+        role_groups_sync()
+    user.groups.add(group)
     user.is_staff = role == ADMIN or user.is_superuser
     user.save(update_fields=["is_staff"])
     user._marketing_role = role
+    # ModelBackend caches the permissions on the user object.
+    for cache in ("_perm_cache", "_group_perm_cache", "_user_perm_cache"):
+        user.__dict__.pop(cache, None)
 
 
-def role_required(role: str):
-    """Login first, then the role (or a stronger one), else 403."""
+def _permission_filter(names: list[str]) -> Q:
+    query = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        if codename == "*":
+            query |= Q(content_type__app_label=app_label)
+        else:
+            query |= Q(content_type__app_label=app_label, codename=codename)
+    return query
 
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapper(request, *args, **kwargs):
-            if not has_role(request.user, role):
-                raise PermissionDenied(f"This page needs the {role} role.")
-            return view(request, *args, **kwargs)
 
-        return wrapper
-
-    return decorator
+def role_groups_sync(apps=global_apps) -> None:
+    """Make each role's group hold exactly its permissions (run by migrations,
+    with their historical `apps`). A name that matches no permission fails."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        permissions = Permission.objects.filter(_permission_filter(names))
+        found = {
+            f"{app}.{code}"
+            for app, code in permissions.values_list("content_type__app_label", "codename")
+        }
+        missing = [name for name in names if not name.endswith(".*") and name not in found]
+        if missing:
+            raise LookupError(f"Role {role!r} names permissions that do not exist: {missing}")
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(permissions)
 
 
 def role_context(request) -> dict:
+    """What the templates may show, from the user's permissions."""
     user = getattr(request, "user", None)
     if user is None:
         return {}
     return {
         "user_role": user_role(user),
-        "can_compose": has_role(user, MARKETER),
-        "can_administer": has_role(user, ADMIN),
+        "can_compose": user.has_perm("campaigns.add_campaign"),
+        "can_send": user.has_perm("campaigns.send_campaign"),
+        "can_administer": user.is_staff and user.has_perm("contacts.change_contact"),
+        "can_erase": user.has_perm("contacts.erase_contact"),
+        "can_manage_team": user.has_perm("auth.change_user"),
+        "can_read_audit": user.has_perm("contacts.view_auditentry"),
     }

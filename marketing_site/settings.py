@@ -7,11 +7,14 @@ DATABASE_URL, CELERY_BROKER_URL and an anymail ESP.
 """
 
 import os
-import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+
+from marketing_site.secret_key import is_local_site, local_secret_key, secret_key_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -61,17 +64,6 @@ def env_domain_rates(name: str, default: str) -> dict[str, int]:
     return rates
 
 
-def _local_secret_key() -> str:
-    """A key generated once per checkout, so a local run needs no setup but
-    never ships a known key."""
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-    return path.read_text().strip()
-
-
-SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -80,6 +72,21 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, not {SITE_URL!r}")
+SITE_IS_HTTPS = SITE_URL.startswith("https://")
+
+# The key signs sessions and every recipient token. A site others can reach
+# needs SECRET_KEY set, strong and the same on every machine; only a local run
+# (SITE_URL on 127.0.0.1/localhost, or DEBUG) may use the key generated into
+# VAR_DIR. Old keys stay valid for signatures while listed in
+# SECRET_KEY_FALLBACKS (comma-separated), so a key can be rotated.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
+if not SECRET_KEY and (DEBUG or is_local_site(SITE_URL)):
+    SECRET_KEY = local_secret_key(VAR_DIR)
+elif not DEBUG:
+    secret_key_check(SECRET_KEY)
+    for _fallback in SECRET_KEY_FALLBACKS:
+        secret_key_check(_fallback, name="A key in SECRET_KEY_FALLBACKS")
 
 INSTALLED_APPS = [
     "marketing_site",
@@ -90,7 +97,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "anymail",
     "django_htmx",
-    "django.contrib.admin",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
+    "marketing_site.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -102,13 +113,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "marketing_site.middleware.ControlCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "marketing_site.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into our answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketing_site.urls"
@@ -179,10 +196,73 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# --- Login and transport security --------------------------------------------
+# The axes backend comes first: it refuses a locked-out account or address
+# before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "marketing_site.accounts.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins count per username and, apart, per client address; a lockout
+# lasts AXES_COOLOFF_MINUTES and is lifted early by a password reset by mail.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The lockout ends 15 minutes after it began, whatever is tried meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "marketing_site.accounts.lockout_response"
+# Behind a proxy, the number of proxies that add to X-Forwarded-For; 0 means
+# the site is reached directly and REMOTE_ADDR is the client.
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0) or None
+if AXES_IPWARE_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Require a code from an authenticator app of every account (staff pages and admin).
+REQUIRE_TWO_FACTOR = env_bool("REQUIRE_TWO_FACTOR", False)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Mail dashboard")
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60 * 3)
+
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "SAMEORIGIN"
+SESSION_COOKIE_SECURE = SITE_IS_HTTPS
+CSRF_COOKIE_SECURE = SITE_IS_HTTPS
+# No page may be framed but the campaign preview, which says so itself.
+X_FRAME_OPTIONS = "DENY"
+# Served over https, the site says so for a year (HSTS) and redirects http.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SITE_IS_HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if SITE_IS_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SITE_IS_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SITE_IS_HTTPS)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it
+# from clients), set SECURE_PROXY_SSL_HEADER=1, or the redirect loops.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Every page gets this policy (django-csp): scripts and styles only from our
+# own static files. Inline style attributes stay allowed for the progress bars
+# and htmx's indicator style; no inline script anywhere. Mail HTML (the
+# preview and the recipients' web view) sets its own stricter policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "https:"],
+        "frame-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+
+# Request bodies: 2.5 MB of form fields, uploads over 2.5 MB go to a temporary
+# file, and spreadsheet imports are refused above IMPORT_MAX_UPLOAD_MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 2000)
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_MB", 20) * 1024 * 1024
 
 # --- Mail -------------------------------------------------------------------
 # The default writes each mail as an .eml file; set EMAIL_BACKEND to an anymail

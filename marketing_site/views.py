@@ -1,16 +1,18 @@
+from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 
 from campaigns.models import Campaign
 from contacts.models import Contact, Group
 from contacts.selectors import contact_status_counts
-from marketing_site.roles import VIEWER, role_required
 from tracking.report_views import percent
 from tracking.reports import campaign_reports
 
 RECENT_CAMPAIGNS = 8
+DASHBOARD_PERMISSIONS = ["contacts.view_contact", "campaigns.view_campaign", "tracking.view_report"]
 
 
-@role_required(VIEWER)
+@login_required
+@permission_required(DASHBOARD_PERMISSIONS, raise_exception=True)
 def dashboard(request):
     campaigns = list(Campaign.objects.order_by("-created_at")[:RECENT_CAMPAIGNS])
     reports = campaign_reports(campaign_ids=[c.pk for c in campaigns])

@@ -35,6 +35,7 @@ class Event(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["message", "kind", "is_machine"])]
+        permissions = [("view_report", "Can view campaign reports")]
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -1,12 +1,12 @@
 """The campaign report page for staff. It lives in tracking because it reads events."""
 
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django_htmx.http import HttpResponseClientRefresh
 
 from campaigns.models import Campaign, Message
 from campaigns.selectors import campaign_latest_send
-from marketing_site.roles import VIEWER, role_required
 from tracking.reports import CampaignReport, campaign_recent_events, campaign_report
 
 PAGE_SIZE = 50
@@ -58,7 +58,8 @@ def _progress_context(campaign: Campaign) -> dict:
     }
 
 
-@role_required(VIEWER)
+@login_required
+@permission_required("tracking.view_report", raise_exception=True)
 def campaign_report_view(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     messages = (
@@ -76,7 +77,8 @@ def campaign_report_view(request, pk: int):
     return render(request, "reports/campaign_report.html", context)
 
 
-@role_required(VIEWER)
+@login_required
+@permission_required("tracking.view_report", raise_exception=True)
 def campaign_progress(request, pk: int):
     """The live part of the report, polled while the campaign is sending."""
     campaign = get_object_or_404(Campaign, pk=pk)

@@ -147,7 +147,7 @@ def test_it_reads_the_report_in_a_bounded_number_of_queries(
         Event.objects.create(message=message, contact=contact, kind=Event.Kind.OPENED)
     client.force_login(charlie)
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("reports:campaign", args=[sent_campaign.pk]))
 
     assert len(response.context["page"].object_list) == 35
