@@ -52,9 +52,18 @@ class PreparedMail:
         self._text_head = f"\r\n--{self.boundary}\r\n{part.format('plain')}\r\n\r\n".encode()
         self._html_head = f"\r\n--{self.boundary}\r\n{part.format('html')}\r\n\r\n".encode()
         self._end = f"\r\n--{self.boundary}--\r\n".encode()
+        # The fixed text of each part, encoded once per send.
+        self._text_parts = _pre_encoded(self.content.text)
+        self._html_parts = _pre_encoded(self.content.html)
 
     def message_id(self, message_id: int) -> str:
-        return f"<{message_id}.{self.send_id}.{self.nonce}@{self.domain}>"
+        prefix, suffix = self.message_id_parts
+        return f"{prefix}{message_id}{suffix}"
+
+    @property
+    def message_id_parts(self) -> tuple[str, str]:
+        """What comes before and after the message's id in its Message-ID."""
+        return "<", f".{self.send_id}.{self.nonce}@{self.domain}>"
 
     def render(self, message: Message) -> tuple[RenderedMail, TrackedUrls]:
         urls = TrackedUrls(message.pk)
@@ -68,15 +77,19 @@ class PreparedMail:
         }
 
     def as_bytes(self, message: Message) -> bytes:
-        """The whole mail for one recipient, CRLF line ends, ready for SMTP."""
-        mail, urls = self.render(message)
+        """The whole mail for one recipient, CRLF line ends, ready for SMTP.
+        Only the personal segments are encoded here; the rest was encoded once."""
         if not message.email.isascii():
             return _email_package_bytes(self.as_email(message))
+        urls = TrackedUrls(message.pk)
+        values = recipient_values(message.contact, message.coupon_code or self.shared_code)
+        links = self.content.links
+        subject = " ".join(fill(self.content.subject, values, urls, links, escape=False).split())
         head = _header_lines(
             [
                 ("Date", formatdate()),
                 ("To", message.email),
-                ("Subject", _encoded_header(mail.subject)),
+                ("Subject", _encoded_header(subject)),
                 *self.personal_headers(message, urls).items(),
             ]
         )
@@ -86,9 +99,9 @@ class PreparedMail:
                 self._head,
                 b"\r\n",  # end of the headers
                 self._text_head,
-                _quoted_printable(mail.text),
+                *_filled_encoded(self._text_parts, values, urls, links, escape=False),
                 self._html_head,
-                _quoted_printable(mail.html),
+                *_filled_encoded(self._html_parts, values, urls, links, escape=True),
                 self._end,
             ]
         )
@@ -185,6 +198,25 @@ def _encoded_header(value: str) -> str:
 def _quoted_printable(text: str) -> bytes:
     data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
     return binascii.b2a_qp(data, quotetabs=False, istext=True).replace(b"\n", b"\r\n")
+
+
+def _qp_piece(text: str) -> bytes:
+    """One piece of a part, quoted-printable, closed by a soft line break so
+    that pieces encoded apart join into valid lines of at most 76 characters."""
+    encoded = _quoted_printable(text)
+    return encoded if not encoded or encoded.endswith(b"\r\n") else encoded + b"=\r\n"
+
+
+def _pre_encoded(segments: list) -> list:
+    """A part's segments with every literal one already encoded (bytes)."""
+    return [_qp_piece(segment) if isinstance(segment, str) else segment for segment in segments]
+
+
+def _filled_encoded(parts: list, values, urls, links, escape: bool) -> list[bytes]:
+    return [
+        part if isinstance(part, bytes) else _qp_piece(fill([part], values, urls, links, escape))
+        for part in parts
+    ]
 
 
 def _email_package_bytes(email: EmailMultiAlternatives) -> bytes:

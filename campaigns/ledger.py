@@ -19,7 +19,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from campaigns.audience import audience_sql
@@ -231,6 +232,9 @@ def messages_snapshot(*, send: Send) -> int:
     """Freeze the audience: one message per contact, queued or skipped with
     its reason, in one INSERT ... SELECT. Running it again adds nothing."""
     select, params = audience_sql(campaign=send.campaign, exclude_send_id=send.pk)
+    # On PostgreSQL, OFFSET 0 keeps the subquery whole, so each row's reason
+    # is computed once, not once per use.
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     columns = (
         "send_id, contact_id, email, status, skip_reason, coupon_code, esp_message_id, "
         "error, error_class, attempts, batch, created_at"
@@ -239,10 +243,13 @@ def messages_snapshot(*, send: Send) -> int:
         f"INSERT INTO {Message._meta.db_table} ({columns}) "
         f"SELECT %s, a.contact_id, a.email, "
         f"CASE WHEN a.reason = '' THEN 'queued' ELSE 'skipped' END, a.reason, "
-        f"'', '', '', '', 0, '', %s FROM ({select}) a WHERE 1 = 1 "
+        f"'', '', '', '', 0, '', %s FROM ({select}{fence}) a WHERE 1 = 1 "
         f"ON CONFLICT DO NOTHING"
     )
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The cap's grouping and the joins of a big audience fit in memory.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, [send.pk, timezone.now(), *params])
         return cursor.rowcount
 
@@ -299,37 +306,41 @@ def messages_untried(*, batch: str, ids: list[int]) -> int:
     )
 
 
-def messages_hand_over(*, send_id: int, batch: str, ids: list[int]) -> list[int]:
-    """Mark a chunk as handed to the backend (and refresh the whole claim, a
-    heartbeat for recovery). Returns the ids still held, the only ones to send."""
+def messages_hand_over(*, send_id: int, batch: str, ids: list[int], heartbeat: bool) -> list[int]:
+    """Mark a chunk as handed to the backend. Returns the ids still held, the
+    only ones to send. `heartbeat` also refreshes the rest of the claim, so
+    recovery knows the worker lives (callers do it every few seconds, not
+    per chunk: every row rewritten costs)."""
     now = timezone.now()
-    handed = Q(id__in=ids)
-    Message.objects.filter(send_id=send_id, batch=batch, status=Status.SENDING).update(
-        claimed_at=now,
-        handed_at=Case(When(handed, then=Value(now)), default=F("handed_at")),
-        attempts=Case(
-            When(handed, then=F("attempts") + 1),
-            default=F("attempts"),
-            output_field=Message._meta.get_field("attempts"),
-        ),
-    )
-    Send.objects.filter(pk=send_id).update(last_activity_at=now)
-    return list(
-        Message.objects.filter(id__in=ids, batch=batch, status=Status.SENDING).values_list(
-            "id", flat=True
+    held = Message.objects.filter(id__in=ids, batch=batch, status=Status.SENDING)
+    count = held.update(claimed_at=now, handed_at=now, attempts=F("attempts") + 1)
+    if heartbeat:
+        Message.objects.filter(send_id=send_id, batch=batch, status=Status.SENDING).update(
+            claimed_at=now
         )
-    )
+        Send.objects.filter(pk=send_id).update(last_activity_at=now)
+    if count == len(ids):
+        return ids
+    return list(held.values_list("id", flat=True))
 
 
-def messages_record_sent(*, batch: str, esp_ids: dict[int, str]) -> int:
+def messages_record_sent(
+    *, batch: str, esp_ids: dict[int, str], own_message_id: tuple[str, str] | None = None
+) -> int:
+    """Mark messages sent with the id the backend knows them by. With
+    `own_message_id` (prefix, suffix), every id is our own Message-ID, prefix +
+    message id + suffix, written by the database instead of a CASE per row."""
     if not esp_ids:
         return 0
+    if own_message_id:
+        prefix, suffix = own_message_id
+        esp = Concat(
+            Value(prefix), Cast("id", CharField()), Value(suffix), output_field=CharField()
+        )
+    else:
+        esp = Case(*[When(id=pk, then=Value(value)) for pk, value in esp_ids.items()])
     return Message.objects.filter(id__in=list(esp_ids), batch=batch, status=Status.SENDING).update(
-        status=Status.SENT,
-        sent_at=timezone.now(),
-        error="",
-        error_class="",
-        esp_message_id=Case(*[When(id=pk, then=Value(esp)) for pk, esp in esp_ids.items()]),
+        status=Status.SENT, sent_at=timezone.now(), error="", error_class="", esp_message_id=esp
     )
 
 

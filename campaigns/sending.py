@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 # Waits for a rate limit shorter than this are slept through in the batch;
 # longer ones put the batch back and come again later.
 MAX_INLINE_WAIT = 2.0
+# A batch refreshes its whole claim this often (and at most a quarter of the
+# time after which recovery takes a claim for dead).
+HEARTBEAT_SECONDS = 10.0
 
 
 class CampaignNotSendable(Exception):
@@ -161,6 +164,7 @@ def _with_coupon_codes(send: Send, batch: str, messages: list[Message]) -> list[
 def _send_chunks(send, batch, transport, prepared: PreparedMail, messages) -> Stop | None:
     size = settings.SEND_CHUNK_SIZE
     waiting = list(messages)
+    beat = _Heartbeat()
     while waiting:
         status = Send.objects.filter(pk=send.pk).values_list("status", flat=True).get()
         if status != Send.Status.SENDING:  # paused or cancelled meanwhile
@@ -183,7 +187,7 @@ def _send_chunks(send, batch, transport, prepared: PreparedMail, messages) -> St
                     )
                 time.sleep(grant.wait)
                 continue
-            stop = _hand_over(send, batch, transport, prepared, chunk[: grant.granted])
+            stop = _hand_over(send, batch, transport, prepared, chunk[: grant.granted], beat)
             if stop is not None:
                 return stop
             chunk = chunk[grant.granted :]
@@ -197,11 +201,31 @@ def _still_eligible(send: Send, batch: str, chunk: list[Message]) -> list[Messag
     return [m for m in chunk if m.pk not in reasons]
 
 
-def _hand_over(send, batch, transport, prepared, chunk: list[Message]) -> Stop | None:
+class _Heartbeat:
+    """Says when a batch should refresh its whole claim: at its first chunk,
+    then every few seconds, well inside SEND_CLAIM_STALE_SECONDS."""
+
+    def __init__(self):
+        self.last = None
+        self.every = min(HEARTBEAT_SECONDS, settings.SEND_CLAIM_STALE_SECONDS / 4)
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if self.last is None or now - self.last >= self.every:
+            self.last = now
+            return True
+        return False
+
+
+def _hand_over(send, batch, transport, prepared, chunk: list[Message], beat) -> Stop | None:
     chunk = _domain_paced(chunk)
-    held = set(ledger.messages_hand_over(send_id=send.pk, batch=batch, ids=[m.pk for m in chunk]))
+    held = set(
+        ledger.messages_hand_over(
+            send_id=send.pk, batch=batch, ids=[m.pk for m in chunk], heartbeat=beat.due()
+        )
+    )
     result = transport.deliver(prepared, [m for m in chunk if m.pk in held])
-    _record(batch, result)
+    _record(batch, result, prepared)
     # Tokens of mails that did not leave (untried, deferred, or no longer ours).
     unsent = len(chunk) - len(result.sent) - len(result.failed) - len(result.in_doubt)
     if unsent > 0:
@@ -219,8 +243,11 @@ def _domain_paced(chunk: list[Message]) -> list[Message]:
     return chunk
 
 
-def _record(batch: str, result: ChunkResult) -> None:
-    ledger.messages_record_sent(batch=batch, esp_ids=result.sent)
+def _record(batch: str, result: ChunkResult, prepared: PreparedMail) -> None:
+    own = all(esp == prepared.message_id(pk) for pk, esp in result.sent.items())
+    ledger.messages_record_sent(
+        batch=batch, esp_ids=result.sent, own_message_id=prepared.message_id_parts if own else None
+    )
     ledger.messages_record_failed(batch=batch, failures=result.failed)
     if result.in_doubt:
         ledger.messages_mark_in_doubt(

@@ -41,7 +41,7 @@ def test_a_dead_workers_claim_is_reconciled_without_resending_what_may_have_left
     send = prepared_send(newsletter, 8)
     batch = ledger.messages_claim(send_id=send.pk, limit=6)
     claimed = list(Message.objects.filter(batch=batch).values_list("id", flat=True))
-    ledger.messages_hand_over(send_id=send.pk, batch=batch, ids=claimed[:2])
+    ledger.messages_hand_over(send_id=send.pk, batch=batch, ids=claimed[:2], heartbeat=True)
 
     # when recovery runs after the claim went stale
     settings.SEND_CLAIM_STALE_SECONDS = 0
@@ -71,7 +71,7 @@ def test_a_worker_that_lost_its_claim_writes_nothing(newsletter):
     # Recovery took the claim away and another worker claimed the messages.
     ledger.messages_recover(stale_after=timedelta(seconds=-1))
     new = ledger.messages_claim(send_id=send.pk, limit=3)
-    assert ledger.messages_hand_over(send_id=send.pk, batch=old, ids=ids) == []
+    assert ledger.messages_hand_over(send_id=send.pk, batch=old, ids=ids, heartbeat=True) == []
     assert ledger.messages_record_sent(batch=old, esp_ids=dict.fromkeys(ids, "x")) == 0
     assert set(Message.objects.values_list("batch", flat=True)) == {new}
 
