@@ -5,34 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0004_campaign_send_permission'),
-        ('contacts', '0004_audit_entry_and_contact_permissions'),
+        ("campaigns", "0004_campaign_send_permission"),
+        ("contacts", "0004_audit_entry_and_contact_permissions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='message',
-            name='contact',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='contacts.contact'),
+            model_name="message",
+            name="contact",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="messages",
+                to="contacts.contact",
+            ),
         ),
         migrations.AlterField(
-            model_name='message',
-            name='esp_message_id',
+            model_name="message",
+            name="esp_message_id",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AlterField(
-            model_name='message',
-            name='send',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='campaigns.send'),
+            model_name="message",
+            name="send",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="campaigns.send",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('status', 'queued')), fields=['send', 'id'], name='message_queued'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("status", "queued")),
+                fields=["send", "id"],
+                name="message_queued",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('esp_message_id', ''), _negated=True), fields=['esp_message_id'], name='message_esp_id'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("esp_message_id", ""), _negated=True),
+                fields=["esp_message_id"],
+                name="message_esp_id",
+            ),
         ),
     ]
