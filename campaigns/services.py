@@ -39,11 +39,10 @@ def campaign_send(*, campaign: Campaign, user=None) -> Send:
 
 def send_pause(*, send: Send, user=None, reason: str = "") -> bool:
     who = f" by {user.get_username()}" if user else ""
-    paused = ledger.send_pause(send_id=send.pk, reason=reason or f"Paused{who}.")
-    if paused:
-        audit_record(
-            actor=user, action=Action.SEND_PAUSED, target=send.campaign, details={"send": send.pk}
-        )
+    with transaction.atomic():
+        paused = ledger.send_pause(send_id=send.pk, reason=reason or f"Paused{who}.")
+        if paused:
+            _audit(user, Action.SEND_PAUSED, send)
     return paused
 
 
@@ -51,25 +50,16 @@ def send_resume(*, send: Send, user=None) -> bool:
     with transaction.atomic():
         resumed = ledger.send_resume(send_id=send.pk)
         if resumed:
-            audit_record(
-                actor=user,
-                action=Action.SEND_RESUMED,
-                target=send.campaign,
-                details={"send": send.pk},
-            )
+            _audit(user, Action.SEND_RESUMED, send)
             transaction.on_commit(lambda: _start(send.pk))
     return resumed
 
 
 def send_cancel(*, send: Send, user=None) -> bool:
-    cancelled = ledger.send_cancel(send_id=send.pk)
-    if cancelled:
-        audit_record(
-            actor=user,
-            action=Action.SEND_CANCELLED,
-            target=send.campaign,
-            details={"send": send.pk},
-        )
+    with transaction.atomic():
+        cancelled = ledger.send_cancel(send_id=send.pk)
+        if cancelled:
+            _audit(user, Action.SEND_CANCELLED, send)
     return cancelled
 
 
@@ -78,14 +68,16 @@ def send_resend_in_doubt(*, send: Send, user=None) -> int:
     with transaction.atomic():
         count = ledger.send_resend_in_doubt(send_id=send.pk)
         if count:
-            audit_record(
-                actor=user,
-                action=Action.SEND_RESENT_IN_DOUBT,
-                target=send.campaign,
-                details={"send": send.pk, "messages": count},
-            )
+            _audit(user, Action.SEND_RESENT_IN_DOUBT, send, messages=count)
             transaction.on_commit(lambda: _start(send.pk))
     return count
+
+
+def _audit(user, action: str, send: Send, **details) -> None:
+    """The ledger change and its audit entry commit together."""
+    audit_record(
+        actor=user, action=action, target=send.campaign, details={"send": send.pk, **details}
+    )
 
 
 def _start(send_id: int) -> None:
