@@ -67,8 +67,12 @@ class PreparedMail:
 
     def render(self, message: Message) -> tuple[RenderedMail, TrackedUrls]:
         urls = TrackedUrls(message.pk)
-        values = recipient_values(message.contact, message.coupon_code or self.shared_code)
+        values = self.values(message)
         return personalise(self.content, values, urls), urls
+
+    def values(self, message: Message) -> dict[str, str]:
+        """What the merge fields show for this recipient."""
+        return recipient_values(message.contact, message.coupon_code or self.shared_code)
 
     def personal_headers(self, message: Message, urls: TrackedUrls) -> dict[str, str]:
         return {
@@ -82,7 +86,7 @@ class PreparedMail:
         if not message.email.isascii():
             return _email_package_bytes(self.as_email(message))
         urls = TrackedUrls(message.pk)
-        values = recipient_values(message.contact, message.coupon_code or self.shared_code)
+        values = self.values(message)
         links = self.content.links
         subject = " ".join(fill(self.content.subject, values, urls, links, escape=False).split())
         head = _header_lines(
@@ -116,7 +120,7 @@ class PreparedMail:
     def merge_values(self, message: Message) -> tuple[dict[str, str], dict[str, str]]:
         """One recipient's merge data and personal headers."""
         urls = TrackedUrls(message.pk)
-        values = recipient_values(message.contact, message.coupon_code or self.shared_code)
+        values = self.values(message)
         merge = {
             key: " ".join(text.split()) if part == "subject" else text
             for key, part, segment, escape in self.merge_template().keys
@@ -229,20 +233,21 @@ def _safe_header_text(value: str) -> str:
 
 
 @lru_cache(maxsize=16)
-def _prepared(send_id: int) -> PreparedMail:
+def prepared_mail_for(send_id: int) -> PreparedMail:
+    """The prepared mail of a send, built once per worker process: a send's
+    content is frozen when it starts, so it never changes under the cache."""
     send = Send.objects.select_related("campaign", "campaign__coupon").get(pk=send_id)
     return prepared_mail(send)
 
 
-def prepared_mail_for(send_id: int) -> PreparedMail:
-    """The prepared mail of a send, built once per worker process: a send's
-    content is frozen when it starts, so it never changes under the cache."""
-    return _prepared(send_id)
+def campaign_shared_code(campaign: Campaign) -> str:
+    """The code every recipient sees: a shared coupon's, else none."""
+    coupon = campaign.coupon
+    return coupon.code if coupon and coupon.kind == coupon.Kind.SHARED else ""
 
 
 def prepared_mail(send: Send) -> PreparedMail:
     campaign: Campaign = send.campaign
-    coupon = campaign.coupon
     from_header = formataddr(
         (_safe_header_text(campaign.from_name), campaign.from_email), charset="utf-8"
     )
@@ -254,6 +259,6 @@ def prepared_mail(send: Send) -> PreparedMail:
         from_header=from_header,
         reply_to=campaign.reply_to,
         domain=campaign.from_email.rpartition("@")[2],
-        shared_code=coupon.code if coupon and coupon.kind == coupon.Kind.SHARED else "",
+        shared_code=campaign_shared_code(campaign),
         nonce=hashlib.sha256(f"{send.pk}:{send.created_at.isoformat()}".encode()).hexdigest()[:12],
     )

@@ -457,12 +457,9 @@ def messages_recover(*, stale_after: timedelta) -> Recovery:
         sending.filter(Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True))
         .filter(Exists(Message.objects.filter(send=OuterRef("pk"), status=Status.QUEUED)))
         .exclude(Exists(Message.objects.filter(send=OuterRef("pk"), status=Status.SENDING)))
+        .exclude(retry_at__gt=timezone.now())  # a send waiting for its retry is not stalled
         .values_list("id", flat=True)
     )
-    # A send scheduled for a retry is not stalled.
-    restart = [
-        pk for pk in restart if not Send.objects.filter(pk=pk, retry_at__gt=timezone.now()).exists()
-    ]
     # Preparing a big audience takes a while and refreshes no claim: give it
     # ten times as long before taking its task for dead.
     prepare_cutoff = timezone.now() - stale_after * PREPARE_PATIENCE

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns import ledger
-from campaigns.assembly import PreparedMail, prepared_mail_for
+from campaigns.assembly import PreparedMail, campaign_shared_code, prepared_mail_for
 from campaigns.audience import ineligible_now
 from campaigns.coupons import coupon_codes_assign
 from campaigns.models import Campaign, Coupon, Message, Send
@@ -67,12 +67,7 @@ def send_prepare(*, send_id: int) -> bool:
         [send.links.model(send=send, index=i, url=url) for i, url in enumerate(content.links)]
     )
     ledger.messages_snapshot(send=send)
-    return ledger.send_mark_sending(send_id=send_id) or _finished(send_id)
-
-
-def _finished(send_id: int) -> bool:
-    ledger.send_finish_if_done(send_id=send_id)
-    return False
+    return ledger.send_mark_sending(send_id=send_id)
 
 
 def backoff_seconds(streak: int) -> float:
@@ -306,6 +301,4 @@ def lane_of(campaign: Campaign) -> str:
 
 def message_values(campaign: Campaign, message: Message) -> dict[str, str]:
     """What the merge fields of one message show: its contact and its coupon code."""
-    coupon = campaign.coupon
-    shared = coupon.code if coupon and coupon.kind == Coupon.Kind.SHARED else ""
-    return recipient_values(message.contact, message.coupon_code or shared)
+    return recipient_values(message.contact, message.coupon_code or campaign_shared_code(campaign))
