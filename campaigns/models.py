@@ -226,6 +226,10 @@ class Message(models.Model):
         CANCELLED = "cancelled", "Send cancelled"
         CONTACT_DELETED = "contact_deleted", "Contact deleted"
 
+    class BounceType(models.TextChoices):
+        HARD = "hard", "Hard bounce"
+        SOFT = "soft", "Soft bounce"
+
     class ErrorClass(models.TextChoices):
         TEMPORARY = "temporary", "Temporary (retried)"
         THROTTLED = "throttled", "Throttled by the provider (retried)"
@@ -270,6 +274,22 @@ class Message(models.Model):
     # A recipient's server said "later" (e.g. 450 greylisting, 452 mailbox
     # full): the message waits in the queue until then, the others go on.
     retry_after = models.DateTimeField(null=True, blank=True)
+
+    # Facts, written by tracking's services as events arrive (the events are
+    # the detailed log; reports read these). Opens and clicks here are human
+    # ones: a human click counts as an open. Machine hits are counted apart.
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce_type = models.CharField(max_length=4, choices=BounceType.choices, blank=True)
+    bounce_reason = models.CharField(max_length=300, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    opens = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    machine_opens = models.PositiveIntegerField(default=0)
+    machine_clicks = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]

@@ -50,7 +50,16 @@ class Group(models.Model):
         return self.name
 
 
+class EngagementTier(models.TextChoices):
+    NEW = "new", "New"
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    DORMANT = "dormant", "Dormant"
+
+
 class Contact(models.Model):
+    EngagementTier = EngagementTier
+
     class Status(models.TextChoices):
         UNCONFIRMED = "unconfirmed", "Unconfirmed"
         SUBSCRIBED = "subscribed", "Subscribed"
@@ -73,6 +82,14 @@ class Contact(models.Model):
     # Engagement, written by the tracking services.
     last_opened_at = models.DateTimeField(null=True, blank=True)
     last_clicked_at = models.DateTimeField(null=True, blank=True)
+    # Kept current by a periodic task from last_opened_at / last_clicked_at.
+    engagement_tier = models.CharField(
+        max_length=10, choices=EngagementTier.choices, default="new", db_index=True
+    )
+    # Shop facts, written by the shop connection as orders arrive.
+    order_count = models.PositiveIntegerField(default=0)
+    total_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    last_order_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -199,3 +216,80 @@ class AuditEntry(models.Model):
         return ", ".join(
             [change, *(f"{key}: {value}" for key, value in sorted(details.items()))]
         ).strip(", ")
+
+
+# The shop's data about its customers, stored by the shop connection (events
+# API) so that segments, recommendations and attribution can read it. Products
+# are referred to by SKU and category, so contacts stays free of campaigns.
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    external_id = models.CharField(max_length=100, unique=True, help_text="The shop's order id.")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED)
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    delivery_address = models.JSONField(default=dict, blank=True)
+    placed_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        indexes = [models.Index(fields=["contact", "placed_at"], name="order_contact_placed")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=64, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    category = models.CharField(max_length=100, blank=True, db_index=True)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class Cart(models.Model):
+    external_id = models.CharField(max_length=100, unique=True, help_text="The shop's cart id.")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="carts"
+    )
+    # [{"sku", "name", "category", "quantity", "unit_price", "image_url", "url"}]
+    items = models.JSONField(default=list, blank=True)
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    updated_at = models.DateTimeField(default=timezone.now)
+    ordered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class ProductView(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="product_views")
+    sku = models.CharField(max_length=64)
+    category = models.CharField(max_length=100, blank=True)
+    seconds = models.PositiveIntegerField(default=0, help_text="Time on the product page.")
+    viewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["contact", "viewed_at"], name="productview_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} ({self.seconds}s)"

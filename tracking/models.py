@@ -1,6 +1,6 @@
 from django.db import models
 
-from campaigns.models import Message
+from campaigns.models import Message, Send
 from contacts.models import Contact
 
 
@@ -16,6 +16,8 @@ class Event(models.Model):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
         ORDERED = "ordered", "Ordered"
         REGISTERED = "registered", "Registered"
+        DEFERRED = "deferred", "Deferred"
+        REJECTED = "rejected", "Rejected"
 
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
@@ -31,6 +33,9 @@ class Event(models.Model):
     # Privacy proxies and link scanners fetch pixels and links with no person
     # behind them; their events are kept but counted apart.
     is_machine = models.BooleanField(default=False)
+    # Why a hit was judged a machine: "apple_proxy", "scanner", "head",
+    # "too_fast", "all_links", "honeypot", "image_proxy", "agent"; empty for a person.
+    machine_reason = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -39,3 +44,45 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Tally(models.Model):
+    """One counter of a send's report, kept by tracking's services as facts
+    arrive, so a report reads a few hundred rows whatever the send's size.
+
+    dimension "total" has key ""; "hour" and "day" have keys such as
+    "2026-11-23T14" and "2026-11-23" (UTC); "link" the link index; "domain"
+    the recipient's domain; "client" and "device" the mail client and device
+    of the first human open; "variant" the A/B variant.
+    Metrics: see Tally.Metric."""
+
+    class Metric(models.TextChoices):
+        DELIVERED = "delivered"
+        BOUNCED_HARD = "bounced_hard"
+        BOUNCED_SOFT = "bounced_soft"
+        COMPLAINED = "complained"
+        UNSUBSCRIBED = "unsubscribed"
+        OPENED = "opened"  # unique human openers (a human click counts)
+        CLICKED = "clicked"  # unique human clickers
+        OPENS = "opens"  # all human opens
+        CLICKS = "clicks"  # all human clicks
+        MACHINE_OPENS = "machine_opens"
+        MACHINE_CLICKS = "machine_clicks"
+        ORDERS = "orders"
+        REVENUE = "revenue"  # in cents of the shop's currency
+
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="+", db_index=False)
+    dimension = models.CharField(max_length=12, default="total")
+    key = models.CharField(max_length=200, blank=True)
+    metric = models.CharField(max_length=16, choices=Metric.choices)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["send", "dimension", "key", "metric"], name="tally_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension}:{self.key}:{self.metric}={self.value}"
