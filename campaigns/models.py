@@ -275,21 +275,24 @@ class Message(models.Model):
     # full): the message waits in the queue until then, the others go on.
     retry_after = models.DateTimeField(null=True, blank=True)
 
+    # Database defaults too: the ledger and imports insert rows with raw SQL.
     # Facts, written by tracking's services as events arrive (the events are
     # the detailed log; reports read these). Opens and clicks here are human
     # ones: a human click counts as an open. Machine hits are counted apart.
     delivered_at = models.DateTimeField(null=True, blank=True)
     bounced_at = models.DateTimeField(null=True, blank=True)
-    bounce_type = models.CharField(max_length=4, choices=BounceType.choices, blank=True)
-    bounce_reason = models.CharField(max_length=300, blank=True)
+    bounce_type = models.CharField(
+        max_length=4, choices=BounceType.choices, blank=True, default="", db_default=""
+    )
+    bounce_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
     complained_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
-    opens = models.PositiveIntegerField(default=0)
-    clicks = models.PositiveIntegerField(default=0)
-    machine_opens = models.PositiveIntegerField(default=0)
-    machine_clicks = models.PositiveIntegerField(default=0)
+    opens = models.PositiveIntegerField(default=0, db_default=0)
+    clicks = models.PositiveIntegerField(default=0, db_default=0)
+    machine_opens = models.PositiveIntegerField(default=0, db_default=0)
+    machine_clicks = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["id"]

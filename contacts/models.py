@@ -84,11 +84,15 @@ class Contact(models.Model):
     last_clicked_at = models.DateTimeField(null=True, blank=True)
     # Kept current by a periodic task from last_opened_at / last_clicked_at.
     engagement_tier = models.CharField(
-        max_length=10, choices=EngagementTier.choices, default="new", db_index=True
+        max_length=10,
+        choices=EngagementTier.choices,
+        default="new",
+        db_default="new",
+        db_index=True,
     )
     # Shop facts, written by the shop connection as orders arrive.
-    order_count = models.PositiveIntegerField(default=0)
-    total_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    order_count = models.PositiveIntegerField(default=0, db_default=0)
+    total_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
     last_order_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
