@@ -66,7 +66,7 @@ class PreparedMail:
         return "<", f".{self.send_id}.{self.nonce}@{self.domain}>"
 
     def render(self, message: Message) -> tuple[RenderedMail, TrackedUrls]:
-        urls = TrackedUrls(message.pk)
+        urls = TrackedUrls(message.pk, self.send_id)
         values = self.values(message)
         return personalise(self.content, values, urls), urls
 
@@ -85,7 +85,7 @@ class PreparedMail:
         Only the personal segments are encoded here; the rest was encoded once."""
         if not message.email.isascii():
             return _email_package_bytes(self.as_email(message))
-        urls = TrackedUrls(message.pk)
+        urls = TrackedUrls(message.pk, self.send_id)
         values = self.values(message)
         links = self.content.links
         subject = " ".join(fill(self.content.subject, values, urls, links, escape=False).split())
@@ -119,7 +119,7 @@ class PreparedMail:
 
     def merge_values(self, message: Message) -> tuple[dict[str, str], dict[str, str]]:
         """One recipient's merge data and personal headers."""
-        urls = TrackedUrls(message.pk)
+        urls = TrackedUrls(message.pk, self.send_id)
         values = self.values(message)
         merge = {
             key: " ".join(text.split()) if part == "subject" else text

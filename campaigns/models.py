@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from campaigns.tokens import message_token
+from campaigns import tokens
 from campaigns.validators import http_url_validator
 from contacts.models import Contact, Group
 
@@ -195,6 +195,8 @@ class Link(models.Model):
     send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="links")
     index = models.PositiveIntegerField()
     url = models.URLField(max_length=2000)
+    # The hidden link of every mail that no person sees: only machines follow it.
+    is_honeypot = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["send", "index"], name="link_unique_index")]
@@ -327,9 +329,12 @@ class Message(models.Model):
         return f"{self.email} ({self.status})"
 
     @property
-    def token(self) -> str:
-        """The signed token of this message's open, unsubscribe and web-view URLs."""
-        return message_token(self.pk)
+    def unsubscribe_token(self) -> str:
+        return tokens.unsubscribe_token(self.pk)
+
+    @property
+    def web_view_token(self) -> str:
+        return tokens.web_view_token(self.pk)
 
 
 class FrequencyPolicy(models.Model):

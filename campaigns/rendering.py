@@ -10,18 +10,17 @@ import html
 import re
 import secrets
 from dataclasses import dataclass, field
-from functools import lru_cache
 from html.parser import HTMLParser
 
 import css_inline
 import nh3
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import reverse
 from mjml import mjml2html
 
 from campaigns import tokens
 from campaigns.personalisation import MergeField, TemplateProblem, field_value, parse
+from campaigns.recipient_urls import recipient_url
 
 # A part is a list of segments: str, ("f", path, default), ("u", name), ("c", link index).
 Segment = str | tuple
@@ -41,9 +40,18 @@ class CompiledContent:
     html: list[Segment]
     text: list[Segment]
     links: list[str] = field(default_factory=list)
+    # The index in `links` of the hidden link only machines follow (None in
+    # content compiled before there was one).
+    honeypot: int | None = None
 
     def to_json(self) -> dict:
-        return {"subject": self.subject, "html": self.html, "text": self.text, "links": self.links}
+        return {
+            "subject": self.subject,
+            "html": self.html,
+            "text": self.text,
+            "links": self.links,
+            "honeypot": self.honeypot,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> "CompiledContent":
@@ -55,6 +63,7 @@ class CompiledContent:
             html=segments(data["html"]),
             text=segments(data["text"]),
             links=list(data["links"]),
+            honeypot=data.get("honeypot"),
         )
 
 
@@ -136,6 +145,7 @@ def compile_campaign(campaign) -> CompiledContent:
         "unsubscribe_url": markers.for_url("unsubscribe"),
         "open_url": markers.for_url("open"),
         "web_view_url": markers.for_url("web"),
+        "honeypot_url": markers.for_url("honeypot"),
     }
     try:
         html_document = mjml2html(
@@ -148,7 +158,20 @@ def compile_campaign(campaign) -> CompiledContent:
     html_document = _rewrite_html_links(html_document, links, markers)
     text = render_to_string("campaigns/email/layout.txt", {**context, "body": html_to_text(body)})
     text = _rewrite_text_links(text, links, markers)
-    return CompiledContent(subject, markers.segments(html_document), markers.segments(text), links)
+    # The honeypot: a link no person can see or follow, so any click on it is
+    # a machine's (tracking.machine). It has a link index of its own.
+    links.append(honeypot_target())
+    honeypot = len(links) - 1
+    html_segments = [
+        ("c", honeypot) if segment == ("u", "honeypot") else segment
+        for segment in markers.segments(html_document)
+    ]
+    return CompiledContent(subject, html_segments, markers.segments(text), links, honeypot)
+
+
+def honeypot_target() -> str:
+    """Where the honeypot link leads a machine that follows it."""
+    return settings.SITE_URL + "/"
 
 
 def _link_index(url: str, links: list[str]) -> int:
@@ -220,39 +243,26 @@ def html_to_text(fragment: str) -> str:
 # --- Per recipient ------------------------------------------------------------
 
 
-@lru_cache
-def _url_around(url_name: str) -> tuple[str, str]:
-    """The parts of an absolute tracking URL before and after its token."""
-    # campaigns only names the recipient endpoints; the URLconf wires them.
-    url = settings.SITE_URL + reverse(url_name, kwargs={"token": "TOKEN"})
-    before, _, after = url.partition("TOKEN")
-    return before, after
-
-
-_SLOT_URL_NAMES = {
-    "unsubscribe": "tracking:unsubscribe",
-    "open": "tracking:open",
-    "web": "tracking:web_view",
-}
-
-
 class TrackedUrls:
-    """The signed URLs of one message."""
+    """The signed URLs of one message, one token per purpose. Which app serves
+    them and under what paths is registered with campaigns.recipient_urls."""
 
-    def __init__(self, message_id: int):
+    def __init__(self, message_id: int, send_id: int = 0):
         self.message_id = message_id
-        self.token = tokens.message_token(message_id)
+        self.send_id = send_id
+        self._slots: dict[str, str] = {}
         self._clicks: dict[int, str] = {}  # each link shows in both parts
 
     def slot(self, name: str) -> str:
-        before, after = _url_around(_SLOT_URL_NAMES[name])
-        return f"{before}{self.token}{after}"
+        if name not in self._slots:
+            token = tokens.message_token(self.message_id, purpose=name)
+            self._slots[name] = recipient_url(name, token)
+        return self._slots[name]
 
     def click(self, index: int, links: list[str]) -> str:
         if index not in self._clicks:
-            before, after = _url_around("tracking:click")
-            token = tokens.click_token(self.message_id, index)
-            self._clicks[index] = f"{before}{token}{after}"
+            token = tokens.click_token(self.message_id, index, self.send_id)
+            self._clicks[index] = recipient_url("click", token)
         return self._clicks[index]
 
 

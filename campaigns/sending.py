@@ -64,7 +64,10 @@ def send_prepare(*, send_id: int) -> bool:
     send.save(update_fields=["content"])
     send.links.all().delete()
     send.links.bulk_create(
-        [send.links.model(send=send, index=i, url=url) for i, url in enumerate(content.links)]
+        [
+            send.links.model(send=send, index=i, url=url, is_honeypot=i == content.honeypot)
+            for i, url in enumerate(content.links)
+        ]
     )
     ledger.messages_snapshot(send=send)
     return ledger.send_mark_sending(send_id=send_id)

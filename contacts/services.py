@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from contacts import privacy
 from contacts.audit import Action, audit_record
@@ -36,6 +36,26 @@ def contact_record_engagement(
         ).update(last_clicked_at=clicked_at)
 
 
+def contacts_record_engagement(
+    *, opened: dict[int, datetime], clicked: dict[int, datetime]
+) -> None:
+    """Move many contacts' last open and click forward (never back), one
+    UPDATE each: {contact id: when}."""
+    for field, latest in (("last_opened_at", opened), ("last_clicked_at", clicked)):
+        if not latest:
+            continue
+        later = [
+            When(
+                Q(pk=pk) & (Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": at})),
+                then=Value(at),
+            )
+            for pk, at in latest.items()
+        ]
+        Contact.objects.filter(pk__in=sorted(latest)).update(
+            **{field: Case(*later, default=F(field))}
+        )
+
+
 def suppressed_emails(emails: list[str]) -> set[str]:
     return set(Suppression.objects.filter(email__in=emails).values_list("email", flat=True))
 
@@ -49,6 +69,24 @@ def contacts_suppress_bounced(*, emails: list[str]) -> None:
     )
     Contact.objects.filter(email__in=emails).exclude(status=Contact.Status.COMPLAINED).update(
         status=Contact.Status.BOUNCED
+    )
+
+
+@transaction.atomic
+def contact_record_complaint(*, contact_id: int) -> bool:
+    """A spam complaint: the contact is marked complained (never mailed again,
+    not even transactional mail's bounced/complained rule lets it through)
+    and the address suppressed. True the first time."""
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        return False
+    Suppression.objects.update_or_create(
+        email=contact.email, defaults={"reason": Suppression.Reason.COMPLAINED}
+    )
+    return bool(
+        Contact.objects.filter(pk=contact_id)
+        .exclude(status=Contact.Status.COMPLAINED)
+        .update(status=Contact.Status.COMPLAINED)
     )
 
 

@@ -7,6 +7,7 @@ DATABASE_URL, CELERY_BROKER_URL and an anymail ESP.
 """
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -148,10 +149,16 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "marketing_site.wsgi.application"
 
+_DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        _DATABASE_URL,
+        # A connection per request costs the recipient endpoints most of their
+        # time: on PostgreSQL keep it a minute, checked before reuse.
+        conn_max_age=env_int(
+            "DATABASE_CONN_MAX_AGE", 60 if _DATABASE_URL.startswith("postgres") else 0
+        ),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -372,3 +379,35 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Tracking and ESP webhooks (tracking/) ------------------------------------------
+# Buffered opens and clicks are applied in bulk every few seconds (tracking.facts);
+# hits wait TRACKING_SETTLE_SECONDS so a scanner's burst of clicks is judged together.
+TRACKING_FLUSH_SECONDS = float(env_str("TRACKING_FLUSH_SECONDS", "5"))
+TRACKING_FLUSH_BATCH = env_int("TRACKING_FLUSH_BATCH", 5000)
+TRACKING_SETTLE_SECONDS = float(env_str("TRACKING_SETTLE_SECONDS", "10"))
+# Events kept per message and kind: a replayed pixel stops being stored here.
+TRACKING_MAX_HITS_PER_MESSAGE = env_int("TRACKING_MAX_HITS_PER_MESSAGE", 50)
+# Machine tells (tracking.machine): a hit this soon after delivery, and clicks on
+# this many links (or all of a mail's) within TRACKING_BURST_SECONDS.
+TRACKING_TOO_FAST_SECONDS = env_int("TRACKING_TOO_FAST_SECONDS", 10)
+TRACKING_BURST_SECONDS = env_int("TRACKING_BURST_SECONDS", 5)
+TRACKING_BURST_LINKS = env_int("TRACKING_BURST_LINKS", 3)
+TRACKING_NETWORKS_CACHE_SECONDS = env_int("TRACKING_NETWORKS_CACHE_SECONDS", 300)
+# Soft bounces in a row after which an address is suppressed.
+SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
+# Deliverability guard (tracking.guard), in per cent of a send's delivered (or
+# sent) mail; the rates are judged once a send has GUARD_MIN_MESSAGES.
+GUARD_COMPLAINT_WARN_PERCENT = float(env_str("GUARD_COMPLAINT_WARN_PERCENT", "0.1"))
+GUARD_COMPLAINT_PAUSE_PERCENT = float(env_str("GUARD_COMPLAINT_PAUSE_PERCENT", "0.3"))
+GUARD_BOUNCE_WARN_PERCENT = float(env_str("GUARD_BOUNCE_WARN_PERCENT", "2"))
+GUARD_BOUNCE_PAUSE_PERCENT = float(env_str("GUARD_BOUNCE_PAUSE_PERCENT", "5"))
+GUARD_MIN_MESSAGES = env_int("GUARD_MIN_MESSAGES", 100)
+CELERY_BEAT_SCHEDULE["tracking-flush"] = {
+    "task": "tracking.tasks.events_flush_task",
+    "schedule": TRACKING_FLUSH_SECONDS,
+}
+# ESP webhooks (anymail): without ANYMAIL_WEBHOOK_SECRET (and for Mailgun,
+# ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY) they refuse every request.
+ANYMAIL.setdefault("WEBHOOK_SECRET", "unset:" + secrets.token_urlsafe(24))
+ANYMAIL.setdefault("MAILGUN_WEBHOOK_SIGNING_KEY", secrets.token_urlsafe(24))

@@ -38,6 +38,8 @@ urlpatterns = [
     path("reports/", include("tracking.report_urls")),
     path("t/", include("tracking.urls")),
     path("admin/", admin.site.urls),
+    # ESP tracking webhooks: /anymail/<esp>/tracking/ (tracking.webhooks).
+    path("anymail/", include("anymail.urls")),
 ]
 
 admin.site.site_header = "Marketing admin"

@@ -33,8 +33,27 @@ def pixel_path(html: str) -> str:
 
 
 def click_paths(html: str) -> list[str]:
-    return [urlsplit(url).path for url in re.findall(r'href="([^"]*/t/c/[^"]+)"', html)]
+    """The tracked links a person can see and follow (not the hidden honeypot)."""
+    return [path for path, hidden in _click_links(html) if not hidden]
+
+
+def honeypot_path(html: str) -> str:
+    (path,) = [path for path, hidden in _click_links(html) if hidden]
+    return path
+
+
+def _click_links(html: str) -> list[tuple[str, bool]]:
+    return [
+        (urlsplit(url).path, "aria-hidden" in tag)
+        for tag in re.findall(r"<a\b[^>]*>", html)
+        for url in re.findall(r'href="([^"]*/t/c/[^"]+)"', tag)
+    ]
 
 
 def unsubscribe_path(mail: EmailMessage) -> str:
     return urlsplit(mail["List-Unsubscribe"].strip("<>")).path
+
+
+def web_view_path(html: str) -> str:
+    (url,) = set(re.findall(r'href="([^"]*/t/v/[^"]+)"', html))
+    return urlsplit(url).path

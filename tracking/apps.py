@@ -1,12 +1,29 @@
 from django.apps import AppConfig
 
 
+def recipient_path(purpose: str) -> str:
+    """The path of a mail's recipient endpoint, with the token placeholder."""
+    from django.urls import reverse
+
+    from campaigns.recipient_urls import PLACEHOLDER
+
+    name = {"open": "open", "click": "click", "unsubscribe": "unsubscribe", "web": "web_view"}
+    return reverse(f"tracking:{name[purpose]}", kwargs={"token": PLACEHOLDER})
+
+
 class TrackingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tracking"
 
     def ready(self):
+        from anymail.signals import tracking as anymail_tracking
+
+        from campaigns.recipient_urls import recipient_paths_register
         from contacts.privacy import eraser_register
         from tracking.privacy import events_erase_contact
+        from tracking.webhooks import anymail_tracking_receiver
 
         eraser_register("events", events_erase_contact)
+        # campaigns builds every mail's URLs but never names our routes.
+        recipient_paths_register(recipient_path)
+        anymail_tracking.connect(anymail_tracking_receiver, dispatch_uid="tracking.webhooks")

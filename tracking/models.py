@@ -36,10 +36,29 @@ class Event(models.Model):
     # Why a hit was judged a machine: "apple_proxy", "scanner", "head",
     # "too_fast", "all_links", "honeypot", "image_proxy", "agent"; empty for a person.
     machine_reason = models.CharField(max_length=20, blank=True)
+    # Hits of the recipient endpoints are written here first, unapplied, in
+    # one INSERT each: this table is the durable buffer. The flush
+    # (tracking.facts) classifies them and applies them to the message's facts,
+    # the report tallies and the contact, then marks them applied.
+    applied = models.BooleanField(default=True, db_default=True)
+    link_index = models.PositiveIntegerField(null=True, blank=True)
+    # ESP webhook events: a key of the ESP's event id (or of its content when
+    # the ESP sends none), unique, so a replayed webhook changes nothing.
+    esp_event_key = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["message", "kind", "is_machine"])]
+        indexes = [
+            models.Index(fields=["message", "kind", "is_machine"]),
+            models.Index(fields=["id"], condition=models.Q(applied=False), name="event_unapplied"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["esp_event_key"],
+                condition=~models.Q(esp_event_key=""),
+                name="event_esp_key_unique",
+            )
+        ]
         permissions = [("view_report", "Can view campaign reports")]
 
     def __str__(self) -> str:
@@ -86,3 +105,24 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dimension}:{self.key}:{self.metric}={self.value}"
+
+
+class MachineNetwork(models.Model):
+    """An address range whose opens and clicks are machines': Apple's privacy
+    proxy egress (load_apple_proxy_ranges) or a mail security scanner's."""
+
+    class Kind(models.TextChoices):
+        APPLE_PROXY = "apple_proxy", "Apple Mail Privacy Protection"
+        SCANNER = "scanner", "Link scanner"
+
+    network = models.CharField(max_length=50)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["network", "kind"], name="machine_network_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.network} ({self.kind})"

@@ -1,60 +1,172 @@
-"""What happens when a recipient opens, clicks or unsubscribes."""
+"""What happens when a recipient opens, clicks, unsubscribes or reads a mail
+in the browser.
 
+Opens and clicks are written as unapplied events, one INSERT each (the event
+table is the durable buffer); tracking.facts applies them in bulk. An
+unsubscribe is rare and must hold at once: it is applied here, in one
+transaction.
+"""
+
+import logging
+from collections import OrderedDict
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from campaigns.assembly import prepared_mail_for
 from campaigns.models import Link, Message
-from contacts.services import contact_record_engagement, contact_unsubscribe
-from tracking.machine import is_machine_agent
-from tracking.models import Event
+from campaigns.rendering import TrackedUrls, personalise
+from contacts.services import contact_unsubscribe
+from tracking import facts
+from tracking.models import Event, Tally
+
+logger = logging.getLogger(__name__)
+
+RECORDED = "recorded"
+CAPPED = "capped"  # the message already has its share of events of this kind
+UNKNOWN_MESSAGE = "unknown"
+FAILED = "failed"
+
+NO_LINK = object()  # the token names no link of that send
+
+_HIT_SQL = """
+INSERT INTO tracking_event
+    (message_id, kind, created_at, ip, user_agent, url, is_machine, machine_reason,
+     applied, link_index, esp_event_key)
+SELECT %s, %s, %s, %s, %s, %s, %s, %s, FALSE, %s, ''
+WHERE (
+    SELECT count(*) FROM (
+        SELECT 1 FROM tracking_event WHERE message_id = %s AND kind = %s LIMIT %s
+    ) AS earlier
+) < %s
+"""
 
 
-def _event(message_id: int, contact_id: int, kind: str, ip, user_agent: str, url: str = ""):
-    return Event.objects.create(
-        message_id=message_id,
-        contact_id=contact_id,
-        kind=kind,
-        ip=ip,
-        user_agent=user_agent[:500],
-        url=url,
-        is_machine=kind in (Event.Kind.OPENED, Event.Kind.CLICKED) and is_machine_agent(user_agent),
-    )
+def client_ip(meta: dict) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind AXES_PROXY_COUNT proxies
+    the address the nearest one saw in X-Forwarded-For."""
+    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None)
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies] or None
+    return meta.get("REMOTE_ADDR") or None
 
 
-def _contact_of(message_id: int) -> int | None:
-    return Message.objects.filter(pk=message_id).values_list("contact_id", flat=True).first()
+def hit_record(
+    *,
+    message_id: int,
+    kind: str,
+    ip: str | None,
+    user_agent: str,
+    reason: str = "",
+    link_index: int | None = None,
+    url: str = "",
+) -> str:
+    """Append one open or click to the buffer. One statement; never raises.
+    A message keeps at most TRACKING_MAX_HITS_PER_MESSAGE events of a kind
+    (replayed pixels stop there)."""
+    cap = settings.TRACKING_MAX_HITS_PER_MESSAGE
+    params = [
+        message_id, kind, timezone.now(), ip, user_agent[:500], url[:2000], bool(reason),
+        reason, link_index, message_id, kind, cap, cap,
+    ]  # fmt: skip
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_HIT_SQL, params)
+            return RECORDED if cursor.rowcount else CAPPED
+    except IntegrityError:  # no such message (the token outlived it)
+        return UNKNOWN_MESSAGE
+    except (DatabaseError, ValueError) as error:
+        logger.warning("Could not record a %s of message %s: %s", kind, message_id, error)
+        return FAILED
 
 
-def message_record_open(*, message_id: int, ip: str | None, user_agent: str) -> bool:
-    contact_id = _contact_of(message_id)
-    if contact_id is None:
-        return False
-    event = _event(message_id, contact_id, Event.Kind.OPENED, ip, user_agent)
-    if not event.is_machine:
-        contact_record_engagement(contact_id=contact_id, opened_at=event.created_at)
-    return True
+class _LinkCache:
+    """(send, link index) -> URL, per process: a send's links never change
+    once it started, and every recipient of a send clicks the same few."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.urls: OrderedDict[tuple[int, int], str] = OrderedDict()
+
+    def get(self, key):
+        url = self.urls.get(key)
+        if url is not None:
+            self.urls.move_to_end(key)
+        return url
+
+    def put(self, key, url: str) -> None:
+        self.urls[key] = url
+        if len(self.urls) > self.size:
+            self.urls.popitem(last=False)
 
 
-def message_record_click(
-    *, message_id: int, link_index: int, ip: str | None, user_agent: str
-) -> str | None:
-    """The URL to redirect to, recorded at send time; None for an unknown link."""
-    row = (
-        Link.objects.filter(send__messages__pk=message_id, index=link_index)
-        .values_list("url", "send__messages__contact_id")
-        .first()
-    )
-    if row is None:
+link_cache = _LinkCache(50_000)
+
+
+def link_of(*, message_id: int, send_id: int, link_index: int):
+    """The URL a click token leads to: a str, NO_LINK when the token names no
+    link, or None when the database cannot be read and the URL is not cached."""
+    if send_id:
+        url = link_cache.get((send_id, link_index))
+        if url is not None:
+            return url
+    links = Link.objects.filter(index=link_index)
+    links = links.filter(send_id=send_id) if send_id else links.filter(send__messages=message_id)
+    try:
+        url = links.values_list("url", flat=True).first()
+    except DatabaseError as error:
+        logger.warning("Could not read link %s of send %s: %s", link_index, send_id, error)
         return None
-    url, contact_id = row
-    event = _event(message_id, contact_id, Event.Kind.CLICKED, ip, user_agent, url)
-    if not event.is_machine:
-        contact_record_engagement(contact_id=contact_id, clicked_at=event.created_at)
+    if url is None:
+        return NO_LINK
+    if send_id:
+        link_cache.put((send_id, link_index), url)
     return url
 
 
+@transaction.atomic
 def message_unsubscribe(*, message_id: int, ip: str | None, user_agent: str) -> bool:
     """Unsubscribe the message's contact; one event however often it is asked."""
-    contact_id = _contact_of(message_id)
-    if contact_id is None:
+    message = (
+        Message.objects.select_for_update()
+        .filter(pk=message_id)
+        .values("id", "send_id", "contact_id", "email", "unsubscribed_at")
+        .first()
+    )
+    if message is None:
         return False
-    if contact_unsubscribe(contact_id=contact_id):
-        _event(message_id, contact_id, Event.Kind.UNSUBSCRIBED, ip, user_agent)
+    now = timezone.now()
+    changed = bool(message["contact_id"]) and contact_unsubscribe(contact_id=message["contact_id"])
+    if message["unsubscribed_at"] is None:
+        Message.objects.filter(pk=message_id).update(unsubscribed_at=now)
+        facts.tallies_add(facts.fact_tallies(message, Tally.Metric.UNSUBSCRIBED, now))
+    if changed or message["unsubscribed_at"] is None:
+        Event.objects.create(
+            message_id=message_id,
+            contact_id=message["contact_id"],
+            kind=Event.Kind.UNSUBSCRIBED,
+            ip=ip,
+            user_agent=user_agent[:500],
+        )
     return True
+
+
+def message_web_view(*, message_id: int) -> str | None:
+    """The recipient's own copy of a sent mail as HTML, with their merge
+    values and tracked links, or None when there is none to show."""
+    message = (
+        Message.objects.filter(
+            pk=message_id, status__in=[Message.Status.SENT, Message.Status.IN_DOUBT]
+        )
+        .select_related("contact", "send")
+        .first()
+    )
+    if message is None or message.contact is None or not message.send.content:
+        return None
+    prepared = prepared_mail_for(message.send_id)
+    urls = TrackedUrls(message.pk, message.send_id)
+    return personalise(prepared.content, prepared.values(message), urls).html

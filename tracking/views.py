@@ -1,18 +1,26 @@
-"""Recipient endpoints: no login, a signed token in the URL, one write each."""
+"""Recipient endpoints: no login, a signed token per purpose in the URL.
+
+The pixel and the click are the hot ones: each verifies its token in memory
+and does one INSERT into the event table, the durable buffer that
+tracking.facts flushes in bulk. They answer even when that write fails: the
+pixel always returns its GIF, a click redirects to the link's URL, kept per
+process once read. HEAD requests are answered and counted as machines.
+"""
 
 import base64
+import logging
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from campaigns import tokens
 from campaigns.models import Message
-from campaigns.rendering import CompiledContent, TrackedUrls, personalise
-from campaigns.sending import message_values
 from tracking import services
+from tracking.machine import HEAD
+
+logger = logging.getLogger(__name__)
 
 # The web view is mail HTML served from the dashboard's own origin: it may
 # show images and styles from anywhere, but it runs no script, posts no form
@@ -23,81 +31,87 @@ WEB_VIEW_CSP = (
     "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"
 )
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+_NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 
 
-def _client(request) -> dict:
-    return {
-        "ip": request.META.get("REMOTE_ADDR") or None,
-        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
-    }
+def _hit(request, message_id: int, kind: str, **extra) -> str:
+    return services.hit_record(
+        message_id=message_id,
+        kind=kind,
+        ip=services.client_ip(request.META),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        reason=HEAD if request.method == "HEAD" else "",
+        **extra,
+    )
 
 
-def _message_id(token: str) -> int:
-    message_id = tokens.message_id_from_token(token)
-    if message_id is None:
-        raise Http404("Unknown link")
-    return message_id
-
-
-@never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def open_pixel(request, token):
-    message_id = tokens.message_id_from_token(token)
+    message_id = tokens.message_id_from_token(token, purpose=tokens.OPEN)
     if message_id is not None:
-        services.message_record_open(message_id=message_id, **_client(request))
+        _hit(request, message_id, "opened")
     # A broken pixel shows as a broken image in the mail: always answer a GIF.
-    return HttpResponse(PIXEL, content_type="image/gif")
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = _NO_STORE
+    return response
 
 
-@never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def click(request, token):
     found = tokens.click_from_token(token)
     if found is None:
         raise Http404("Unknown link")
-    message_id, link_index = found
-    url = services.message_record_click(
-        message_id=message_id, link_index=link_index, **_client(request)
-    )
-    if url is None:
+    message_id, link_index, send_id = found
+    link = services.link_of(message_id=message_id, send_id=send_id, link_index=link_index)
+    if link is services.NO_LINK:
         raise Http404("Unknown link")
-    return HttpResponseRedirect(url)
+    outcome = _hit(request, message_id, "clicked", link_index=link_index, url=link or "")
+    if outcome == services.UNKNOWN_MESSAGE:
+        raise Http404("Unknown link")
+    if link is None:  # the database is down and this link was never read here
+        return HttpResponse(
+            "This link cannot be opened right now. Please try again in a minute.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": "60"},
+        )
+    response = HttpResponseRedirect(link)
+    response["Cache-Control"] = _NO_STORE
+    return response
 
 
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail clients: no cookie, no CSRF token
-@never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
-    message_id = _message_id(token)
-    message = Message.objects.filter(pk=message_id).select_related("send__campaign").first()
+    message_id = tokens.message_id_from_token(token, purpose=tokens.UNSUBSCRIBE)
+    message = (
+        Message.objects.filter(pk=message_id).select_related("send__campaign").first()
+        if message_id is not None
+        else None
+    )
     if message is None:
         raise Http404("Unknown link")
     context = {"token": token, "email": message.email, "sender": message.send.campaign.from_name}
     if request.method == "GET":
-        # Link scanners prefetch URLs: a GET only asks.
+        # Link scanners prefetch URLs with GET or HEAD: those only ask. Only a
+        # POST, the mail client's one-click (RFC 8058) or the page's button,
+        # unsubscribes.
         return render(request, "tracking/unsubscribe_confirm.html", context)
-    services.message_unsubscribe(message_id=message_id, **_client(request))
+    services.message_unsubscribe(
+        message_id=message_id,
+        ip=services.client_ip(request.META),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
     return render(request, "tracking/unsubscribe_done.html", context)
 
 
-@never_cache
-@require_GET
+@require_http_methods(["GET"])
 def web_view(request, token):
-    message_id = _message_id(token)
-    message = (
-        Message.objects.filter(
-            pk=message_id, status__in=[Message.Status.SENT, Message.Status.IN_DOUBT]
-        )
-        .select_related("send", "contact", "send__campaign__coupon")
-        .first()
-    )
-    if message is None or message.contact is None or not message.send.content:
+    message_id = tokens.message_id_from_token(token, purpose=tokens.WEB_VIEW)
+    html = services.message_web_view(message_id=message_id) if message_id is not None else None
+    if html is None:
         raise Http404("Unknown link")
-    mail = personalise(
-        CompiledContent.from_json(message.send.content),
-        message_values(message.send.campaign, message),
-        TrackedUrls(message.pk),
-    )
-    response = HttpResponse(mail.html)
+    response = HttpResponse(html)
     response["Content-Security-Policy"] = WEB_VIEW_CSP
+    response["Cache-Control"] = _NO_STORE
     return response
