@@ -59,6 +59,10 @@ def _kind(esp_name: str, event) -> str | None:
     raw = event.esp_event if isinstance(event.esp_event, dict) else {}
     if event.event_type == "unknown" and raw.get("eventType") == "DeliveryDelay":
         return Event.Kind.DEFERRED  # SES
+    if event.event_type == "rejected" and event.reject_reason in ("invalid", "bounced"):
+        # The ESP refuses an address it knows is bad (Postmark's BadEmailAddress,
+        # SendGrid's "Bounced Address"): as final as a hard bounce.
+        return Event.Kind.BOUNCED
     return _KINDS.get(event.event_type)
 
 
@@ -68,7 +72,9 @@ def bounce_of(esp_name: str, event) -> tuple[str, str, bool]:
     raw = event.esp_event if isinstance(event.esp_event, dict) else {}
     reason = " ".join(str(part) for part in (event.mta_response, event.description) if part).strip()
     status = ""
-    if esp_name == "Postmark":
+    if event.event_type == "rejected":
+        hard = True
+    elif esp_name == "Postmark":
         hard = raw.get("Type") in _POSTMARK_HARD
     elif esp_name == "SendGrid":
         hard = raw.get("type", "bounce") == "bounce"
