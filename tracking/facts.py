@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from campaigns.models import Link, Message
@@ -387,6 +388,7 @@ def tally_rebuild(send_id: int) -> dict[tuple[str, str, str], int]:
 
 
 def _first_human_agents(send_id: int) -> dict[int, str]:
+    """The agent of the human hit that opened each message (at its opened_at)."""
     agents: dict[int, str] = {}
     rows = (
         Event.objects.filter(
@@ -394,6 +396,7 @@ def _first_human_agents(send_id: int) -> dict[int, str]:
             applied=True,
             is_machine=False,
             kind__in=[Event.Kind.OPENED, Event.Kind.CLICKED],
+            created_at=F("message__opened_at"),
         )
         .order_by("created_at", "id")
         .values_list("message_id", "user_agent")
