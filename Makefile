@@ -64,3 +64,8 @@ bench: $(VENV)/.dev-deps
 	$(BIN)/python scripts/check_services.py
 	$(BIN)/python bench/send_throughput.py $(BENCH_MAILS)
 	$(BIN)/python bench/snapshot.py $(BENCH_CONTACTS)
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "Install wrk (sudo apt-get install wrk) for bench/tracking_load.py."; exit 1; fi; }
+	$(BIN)/python bench/tracking_load.py $(BENCH_TRACKING_SECONDS)

@@ -112,6 +112,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The open pixel and the click skip the staff site's middleware (tracking.middleware).
+    "tracking.middleware.RecipientHitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -386,6 +388,11 @@ LOGGING = {
 TRACKING_FLUSH_SECONDS = float(env_str("TRACKING_FLUSH_SECONDS", "5"))
 TRACKING_FLUSH_BATCH = env_int("TRACKING_FLUSH_BATCH", 5000)
 TRACKING_SETTLE_SECONDS = float(env_str("TRACKING_SETTLE_SECONDS", "10"))
+# A hit's INSERT does not wait for its commit to reach the disk (PostgreSQL's
+# synchronous_commit off, for that statement only): a crash of the web or worker
+# processes loses nothing, a crash of the database server itself can lose the
+# hits of its last fraction of a second (3 x wal_writer_delay). 0 waits.
+TRACKING_ASYNC_COMMIT = env_bool("TRACKING_ASYNC_COMMIT", True)
 # Events kept per message and kind: a replayed pixel stops being stored here.
 TRACKING_MAX_HITS_PER_MESSAGE = env_int("TRACKING_MAX_HITS_PER_MESSAGE", 50)
 # Machine tells (tracking.machine): a hit this soon after delivery, and clicks on

@@ -28,6 +28,8 @@ CAPPED = "capped"  # the message already has its share of events of this kind
 UNKNOWN_MESSAGE = "unknown"
 FAILED = "failed"
 
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF; "
+
 NO_LINK = object()  # the token names no link of that send
 
 _HIT_SQL = """
@@ -73,9 +75,16 @@ def hit_record(
         message_id, kind, timezone.now(), ip, user_agent[:500], url[:2000], bool(reason),
         reason, link_index, message_id, kind, cap, cap,
     ]  # fmt: skip
+    asynchronous = settings.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql"
     try:
         with connection.cursor() as cursor:
-            cursor.execute(_HIT_SQL, params)
+            if asynchronous:
+                # One round trip, one implicit transaction: its commit does not
+                # wait for the disk (see TRACKING_ASYNC_COMMIT in the README).
+                cursor.execute(_ASYNC_COMMIT + _HIT_SQL, params)
+                cursor.nextset()
+            else:
+                cursor.execute(_HIT_SQL, params)
             return RECORDED if cursor.rowcount else CAPPED
     except IntegrityError:  # no such message (the token outlived it)
         return UNKNOWN_MESSAGE
