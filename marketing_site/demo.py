@@ -306,7 +306,10 @@ def _demo_send_in_the_past(campaign: Campaign, when) -> None:
         finished_at=when + timedelta(minutes=2),
         last_activity_at=when + timedelta(minutes=2),
     )
-    send.links.bulk_create(Link(send=send, index=i, url=url) for i, url in enumerate(content.links))
+    send.links.bulk_create(
+        Link(send=send, index=i, url=url, is_honeypot=i == content.honeypot)
+        for i, url in enumerate(content.links)
+    )
     ledger.messages_snapshot(send=send)
     messages = Message.objects.filter(send=send)
     messages.update(created_at=when)
@@ -324,6 +327,72 @@ def _demo_send_in_the_past(campaign: Campaign, when) -> None:
             status=Message.Status.IN_DOUBT, error_class=Message.ErrorClass.UNKNOWN, error=_IN_DOUBT
         )
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENT)
+    demo_engagement_create(send=send, when=when)
+
+
+_PERSON_AGENTS = [
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0) Microsoft Outlook 16.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)",
+]
+
+
+def demo_engagement_create(*, send: Send, when) -> None:
+    """What the ESP and the recipients did with a past send, through tracking's
+    own services: deliveries, a bounce or two, a complaint, people's opens and
+    clicks, and the machines' (Apple's privacy proxy, a link scanner)."""
+    from anymail.signals import AnymailTrackingEvent
+
+    from tracking.facts import events_flush_all
+    from tracking.services import hit_record
+    from tracking.webhooks import esp_event_apply
+
+    rng = random.Random(send.pk)
+    sent = list(send.messages.filter(status=Message.Status.SENT).order_by("id"))
+    links = list(send.links.filter(is_honeypot=False).values_list("index", "url"))
+
+    def esp(kind: str, message: Message, minutes: int, **extra) -> None:
+        event = AnymailTrackingEvent(
+            event_type=kind,
+            message_id="",
+            recipient=message.email,
+            event_id=f"demo-{kind}-{message.pk}",
+            timestamp=when + timedelta(minutes=minutes),
+            metadata={"message_id": str(message.pk)},
+            esp_event={},
+            **extra,
+        )
+        esp_event_apply(esp_name="Demo", event=event)
+
+    for number, message in enumerate(sent):
+        if number % 17 == 3:
+            esp("bounced", message, 2, mta_response="550 5.1.1 The mailbox does not exist")
+            continue
+        esp("delivered", message, 1)
+        if number % 4 == 0:  # Apple Mail Privacy Protection fetches the pixel at once
+            hit_record(message_id=message.pk, kind="opened", ip="17.58.10.1",
+                       user_agent="Mozilla/5.0", at=when + timedelta(minutes=1))  # fmt: skip
+        if number % 9 == 1:  # a security gateway follows the first link seconds after
+            index, url = links[0]
+            hit_record(message_id=message.pk, kind="clicked", ip="40.92.4.4",
+                       user_agent=_PERSON_AGENTS[1], link_index=index, url=url,
+                       at=when + timedelta(minutes=1, seconds=5))  # fmt: skip
+        if rng.random() < 0.45:
+            opened = when + timedelta(minutes=rng.randint(20, 60 * 30))
+            agent = rng.choice(_PERSON_AGENTS)
+            hit_record(message_id=message.pk, kind="opened", ip="203.0.113.10",
+                       user_agent=agent, at=opened)  # fmt: skip
+            if links and rng.random() < 0.3:
+                index, url = rng.choice(links)
+                hit_record(message_id=message.pk, kind="clicked", ip="203.0.113.10",
+                           user_agent=agent, link_index=index, url=url,
+                           at=opened + timedelta(minutes=1))  # fmt: skip
+    if len(sent) > 12:
+        esp("complained", sent[12], 300)
+    events_flush_all(settle_seconds=0)
 
 
 def demo_login_create() -> DemoLogin:

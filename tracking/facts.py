@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from campaigns.models import Link, Message
@@ -393,16 +392,17 @@ def _first_human_agents(send_id: int) -> dict[int, str]:
     rows = (
         Event.objects.filter(
             message__send_id=send_id,
+            message__opened_at__isnull=False,
             applied=True,
             is_machine=False,
             kind__in=[Event.Kind.OPENED, Event.Kind.CLICKED],
-            created_at=F("message__opened_at"),
         )
         .order_by("created_at", "id")
-        .values_list("message_id", "user_agent")
+        .values_list("message_id", "user_agent", "created_at", "message__opened_at")
     )
-    for message_id, agent in rows:
-        agents.setdefault(message_id, agent)
+    for message_id, agent, at, opened_at in rows:
+        if at == opened_at:
+            agents.setdefault(message_id, agent)
     return agents
 
 

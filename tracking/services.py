@@ -9,6 +9,7 @@ transaction.
 
 import logging
 from collections import OrderedDict
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -66,13 +67,14 @@ def hit_record(
     reason: str = "",
     link_index: int | None = None,
     url: str = "",
+    at: datetime | None = None,
 ) -> str:
     """Append one open or click to the buffer. One statement; never raises.
     A message keeps at most TRACKING_MAX_HITS_PER_MESSAGE events of a kind
     (replayed pixels stop there)."""
     cap = settings.TRACKING_MAX_HITS_PER_MESSAGE
     params = [
-        message_id, kind, timezone.now(), ip, user_agent[:500], url[:2000], bool(reason),
+        message_id, kind, at or timezone.now(), ip, user_agent[:500], url[:2000], bool(reason),
         reason, link_index, message_id, kind, cap, cap,
     ]  # fmt: skip
     asynchronous = settings.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql"
