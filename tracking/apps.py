@@ -6,7 +6,8 @@ class TrackingConfig(AppConfig):
     name = "tracking"
 
     def ready(self):
-        from contacts.privacy import eraser_register
-        from tracking.privacy import events_erase_contact
+        from contacts.privacy import eraser_register, exporter_register
+        from tracking.privacy import events_erase_contact, events_export_contact
 
         eraser_register("events", events_erase_contact)
+        exporter_register("events", events_export_contact)
