@@ -10,7 +10,6 @@ import pytest
 import time_machine
 from django.core import mail
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import FrequencyPolicy, Message
@@ -102,7 +101,7 @@ def test_the_page_shows_the_topics_chosen_and_changes_nothing_on_get(client, ann
 
 
 def test_a_change_applies_at_once_and_is_recorded_as_consent(ann, topics):
-    news, offers = topics
+    offers = topics[1]
 
     response = save(preferences_path(ann), topics=[offers.pk], frequency="monthly")
 
