@@ -173,7 +173,8 @@ class ContactAdmin(SpreadsheetAdmin):
 @admin.register(Group)
 class GroupAdmin(SpreadsheetAdmin):
     resource_classes = [GroupResource]
-    list_display = ["name", "contact_count", "created_at"]
+    list_display = ["name", "contact_count", "is_topic", "created_at"]
+    list_filter = ["is_topic"]
     search_fields = ["name", "description"]
 
     def get_queryset(self, request):

@@ -229,3 +229,15 @@ def test_the_embedded_html_posts_to_the_hosted_page(signup_form, admin_client):
     page = admin_client.get(reverse("admin:contacts_signupform_change", args=[signup_form.pk]))
     assert "/subscribe/footer/json" in page.content.decode()
     assert "newsletter-signup" in page.content.decode()
+
+
+def test_the_demo_has_a_signup_form_topics_and_consent_records(db):
+    from django.core.management import call_command
+
+    call_command("demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    form = SignupForm.objects.get(key="newsletter")
+    assert list(form.groups.values_list("name", flat=True)) == ["Newsletter"]
+    assert ConsentRecord.objects.filter(action="requested", contact__status="unconfirmed").exists()
+    assert ConsentRecord.objects.filter(action="confirmed").exists()
+    assert Client().get(reverse("consent:signup", args=["newsletter"])).status_code == 200
