@@ -114,7 +114,7 @@ def signup_api(request, key: str):
     if not consent.signup_rate_allowed(ip=client.ip):
         error = {"error": "Too many signups from this address; try again later."}
         return _cors(request, JsonResponse(error, status=429))
-    data = {key: str(value) for key, value in payload.items() if isinstance(value, str)}
+    data = {name: value for name, value in payload.items() if isinstance(value, str)}
     data["consent"] = "on" if payload.get("consent") is True else ""
     form = SignupForm(data)
     if form.is_bot:

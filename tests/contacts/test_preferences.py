@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import FrequencyPolicy, Message
@@ -235,3 +236,14 @@ def test_the_link_of_an_erased_contact_is_a_404(client, ann, alice):
     contact_erase(contact=ann, actor=alice)
 
     assert client.get(path).status_code == 404
+
+
+def test_a_staff_member_without_a_second_factor_still_reaches_their_own_page(client, settings, bob):
+    # Bob is on the list too; the site asks staff for a second factor.
+    settings.REQUIRE_TWO_FACTOR = True
+    bobs_contact = ContactFactory(email="bob@example.org")
+    client.force_login(bob)
+
+    assert client.get(preferences_path(bobs_contact)).status_code == 200
+    assert client.get(reverse("consent:signup", args=["none"])).status_code == 404
+    assert client.get(reverse("contacts:list")).status_code == 302  # staff pages still ask

@@ -43,6 +43,7 @@ def test_ann_signs_up_and_confirms_and_a_scanner_confirms_nothing(
     page.goto(f"{live_server.url}/subscribe/newsletter/")
     expect(page.get_by_role("heading", name="Get our weekly newsletter")).to_be_visible()
     expect(page.get_by_role("link", name="Back to Demo Shop")).to_be_visible()
+    expect(page.locator("#id_website")).not_to_be_in_viewport()  # the honeypot
     shoot(page, "form")
 
     # A typo and no tick first: both explained, what she typed kept.
