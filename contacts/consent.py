@@ -188,7 +188,8 @@ def contact_signup(
         return
     groups = list(form.groups.all())
     details = {"groups": _group_names(groups)}
-    if not form.double_opt_in:
+    # One who unsubscribed comes back only by confirming, whatever the form says.
+    if not form.double_opt_in and contact.status != Contact.Status.UNSUBSCRIBED:
         _subscribe(contact, groups)
         action = ConsentRecord.Action.SUBSCRIBED
         _record(contact, action, source, client, form, form.consent_text, details)

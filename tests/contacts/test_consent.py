@@ -255,6 +255,20 @@ def test_a_single_opt_in_form_subscribes_at_once(
     assert mail.outbox == []
 
 
+def test_one_who_unsubscribed_comes_back_only_by_confirming_even_on_a_single_opt_in_form(
+    signup_form, django_capture_on_commit_callbacks
+):
+    SignupForm.objects.filter(pk=signup_form.pk).update(double_opt_in=False)
+    ContactFactory(email="ann@example.com", status=Contact.Status.UNSUBSCRIBED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_up()
+
+    assert Contact.objects.get().status == Contact.Status.UNSUBSCRIBED
+    Client().post(confirmation_path(mail.outbox[0]))
+    assert Contact.objects.get().status == Contact.Status.SUBSCRIBED
+
+
 def test_unconfirmed_signups_expire_after_the_set_time(
     signup_form, settings, django_capture_on_commit_callbacks
 ):
