@@ -6,7 +6,8 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self):
-        from campaigns.privacy import messages_erase_contact
-        from contacts.privacy import eraser_register
+        from campaigns.privacy import messages_erase_contact, messages_export_contact
+        from contacts.privacy import eraser_register, exporter_register
 
         eraser_register("messages", messages_erase_contact)
+        exporter_register("messages", messages_export_contact)

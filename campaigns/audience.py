@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign, Coupon, CouponCode, FrequencyPolicy, Message, Send
-from contacts.models import Contact, DomainSuppression, Suppression
+from contacts.models import MAIL_FREQUENCY_DAYS, Contact, DomainSuppression, Suppression
 
 # A cheap syntax check for the snapshot; addresses are validated in full when
 # they are imported or typed.
@@ -56,8 +56,12 @@ def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> t
             f"THEN '{Message.SkipReason.UNCONFIRMED}'",
         ]
         policy = FrequencyPolicy.current()
-        if policy.enabled:
-            when, when_params, cap_join, join_params = _frequency_cap(policy, exclude_send_id)
+        # The contacts' own choices (preference centre) count only once someone made one.
+        own_choices = Contact.objects.filter(mail_frequency__gt="").exists()
+        if policy.enabled or own_choices:
+            when, when_params, cap_join, join_params = _frequency_cap(
+                policy, exclude_send_id, own_choices
+            )
             reasons.append(when)
             case_params += when_params
     case = "CASE " + " ".join(reasons) + " ELSE '' END"
@@ -70,25 +74,35 @@ def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> t
     return sql, [*case_params, *join_params, *group_ids]
 
 
-def _frequency_cap(policy: FrequencyPolicy, exclude_send_id: int | None):
+def _frequency_cap(policy: FrequencyPolicy, exclude_send_id: int | None, own_choices: bool):
     """The CASE branch and the join of recent marketing mails, each with its
-    parameters."""
+    parameters. The stricter of the policy and a contact's own choice wins."""
     message, send = Message._meta.db_table, Send._meta.db_table
     now = timezone.now()
     window_start = now - timedelta(days=policy.window_days)
-    gap_start = now - timedelta(days=policy.min_gap_days)
+    lookback = [policy.window_days] if policy.enabled else []
+    if own_choices:
+        lookback += MAIL_FREQUENCY_DAYS.values()
     statuses = ", ".join(f"'{status}'" for status in _CAPPED_STATUSES)
     join = (
-        f"LEFT JOIN (SELECT m.contact_id, COUNT(*) AS n, MAX(m.created_at) AS last "
+        f"LEFT JOIN (SELECT m.contact_id, "
+        f"SUM(CASE WHEN m.created_at >= %s THEN 1 ELSE 0 END) AS n, MAX(m.created_at) AS last "
         f"FROM {message} m JOIN {send} s ON s.id = m.send_id "
         f"WHERE s.is_marketing AND m.status IN ({statuses}) AND m.created_at >= %s "
         f"AND m.send_id <> %s GROUP BY m.contact_id) cap ON cap.contact_id = c.id"
     )
-    when = (
-        f"WHEN cap.n >= %s OR (%s > 0 AND cap.last > %s) THEN '{Message.SkipReason.FREQUENCY_CAP}'"
-    )
-    when_params = [policy.max_messages, policy.min_gap_days, gap_start]
-    return when, when_params, join, [window_start, exclude_send_id or 0]
+    conditions, when_params = [], []
+    if policy.enabled:
+        conditions += ["cap.n >= %s", "(%s > 0 AND cap.last > %s)"]
+        gap_start = now - timedelta(days=policy.min_gap_days)
+        when_params += [policy.max_messages, policy.min_gap_days, gap_start]
+    if own_choices:
+        for choice, days in MAIL_FREQUENCY_DAYS.items():
+            conditions.append(f"(c.mail_frequency = '{choice}' AND cap.last > %s)")
+            when_params.append(now - timedelta(days=days))
+    when = f"WHEN {' OR '.join(conditions)} THEN '{Message.SkipReason.FREQUENCY_CAP}'"
+    join_params = [window_start, now - timedelta(days=max(lookback)), exclude_send_id or 0]
+    return when, when_params, join, join_params
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ against real objects, so a campaign cannot reach anything else.
 import re
 from dataclasses import dataclass
 
+from contacts.consent import preferences_url
+
 FIELDS = {
     "contact.email",
     "contact.first_name",
     "contact.last_name",
     "contact.full_name",
     "contact.locale",
+    "contact.preferences_url",
     "coupon.code",
 }
 ATTRIBUTE_FIELD = re.compile(r"^contact\.attributes\.(\w+)$")
@@ -76,6 +79,8 @@ def recipient_values(contact, coupon_code: str = "") -> dict[str, str]:
         "contact.last_name": contact.last_name,
         "contact.full_name": f"{contact.first_name} {contact.last_name}".strip(),
         "contact.locale": contact.locale,
+        # The recipient's own signed link (contacts.consent), in every footer.
+        "contact.preferences_url": preferences_url(contact) if contact.pk else "",
         "coupon.code": coupon_code,
     }
     for key, value in (contact.attributes or {}).items():

@@ -4,7 +4,7 @@ The Message rows stay (the ledger's counts and reports never change); only
 the address goes. Registered with contacts.privacy by CampaignsConfig.ready.
 """
 
-from django.db.models import CharField, Value
+from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat
 
 from campaigns.models import Message
@@ -21,3 +21,21 @@ def messages_erase_contact(contact_id: int) -> int:
         output_field=CharField(),
     )
     return Message.objects.filter(contact_id=contact_id).update(email=placeholder)
+
+
+def messages_export_contact(contact_id: int) -> list[dict]:
+    """Every mail sent, or skipped, to the contact: for their data export."""
+    return list(
+        Message.objects.filter(contact_id=contact_id)
+        .order_by("created_at", "id")
+        .values(
+            "id",
+            "email",
+            "status",
+            "skip_reason",
+            "created_at",
+            "sent_at",
+            campaign=F("send__campaign__name"),
+            subject=F("send__campaign__subject"),
+        )
+    )

@@ -143,6 +143,7 @@ def compile_campaign(campaign) -> CompiledContent:
         "from_name": campaign.from_name,
         "postal_address": campaign.postal_address,
         "unsubscribe_url": markers.for_url("unsubscribe"),
+        "preferences_url": markers.for_field(MergeField("contact.preferences_url")),
         "open_url": markers.for_url("open"),
         "web_view_url": markers.for_url("web"),
         "honeypot_url": markers.for_url("honeypot"),

@@ -53,7 +53,9 @@ def campaign_preview(*, campaign: Campaign, contact: Contact) -> RenderedMail:
     """The mail as `contact` would get it, with untracked links. Raises
     TemplateProblem when the content cannot be rendered."""
     content = compile_campaign(campaign)
-    return personalise(content, recipient_values(contact, _preview_code(campaign)), PreviewUrls())
+    values = recipient_values(contact, _preview_code(campaign))
+    values["contact.preferences_url"] = PreviewUrls().slot("preferences")  # staff change nothing
+    return personalise(content, values, PreviewUrls())
 
 
 def _preview_code(campaign: Campaign) -> str:

@@ -3,13 +3,23 @@ from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
 from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
 from import_export.forms import ImportForm
 from tablib import InvalidDimensions
 
+from contacts import consent
 from contacts.addresses import email_problem, normalise_email
 from contacts.audit import Action, audit_record
-from contacts.models import AuditEntry, Contact, DomainSuppression, Group, Suppression
+from contacts.models import (
+    AuditEntry,
+    ConsentRecord,
+    Contact,
+    DomainSuppression,
+    Group,
+    SignupForm,
+    Suppression,
+)
 from contacts.resources import (
     SPREADSHEET_FORMATS,
     ContactResource,
@@ -163,7 +173,8 @@ class ContactAdmin(SpreadsheetAdmin):
 @admin.register(Group)
 class GroupAdmin(SpreadsheetAdmin):
     resource_classes = [GroupResource]
-    list_display = ["name", "contact_count", "created_at"]
+    list_display = ["name", "contact_count", "is_topic", "created_at"]
+    list_filter = ["is_topic"]
     search_fields = ["name", "description"]
 
     def get_queryset(self, request):
@@ -178,14 +189,14 @@ class GroupAdmin(SpreadsheetAdmin):
 class SuppressionAdmin(SpreadsheetAdmin):
     resource_classes = [SuppressionResource]
     form = NormalisedEmailForm
-    list_display = ["email", "reason", "note", "created_at"]
-    list_filter = ["reason"]
+    list_display = ["email", "reason", "source", "note", "created_at"]
+    list_filter = ["reason", "source"]
     search_fields = ["email", "note"]
 
 
 @admin.register(DomainSuppression)
 class DomainSuppressionAdmin(admin.ModelAdmin):
-    list_display = ["domain", "note", "created_at"]
+    list_display = ["domain", "note", "source", "created_at"]
     search_fields = ["domain", "note"]
 
 
@@ -197,6 +208,63 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ["action", "object_type"]
     search_fields = ["actor_name", "object_label", "object_id"]
     date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Consent: signup forms and the consent records (contacts.consent) ---------
+
+
+@admin.register(SignupForm)
+class SignupFormAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "double_opt_in", "is_active", "created_at"]
+    prepopulated_fields = {"key": ["name"]}
+    filter_horizontal = ["groups"]
+    readonly_fields = ["addresses", "embed_code"]
+    fieldsets = [
+        (None, {"fields": ["name", "key", "is_active", "double_opt_in", "groups"]}),
+        ("What subscribers read", {"fields": ["title", "introduction", "consent_text"]}),
+        ("On the shop's site", {"fields": ["addresses", "embed_code"]}),
+    ]
+
+    @admin.display(description="Addresses")
+    def addresses(self, form: SignupForm) -> str:
+        if not form.pk:
+            return "Shown once the form is saved."
+        urls = consent.signup_form_urls(form)
+        return format_html(
+            "Hosted page: <a href='{}'>{}</a><br>JSON endpoint (POST): <code>{}</code>",
+            urls["page"],
+            urls["page"],
+            urls["json"],
+        )
+
+    @admin.display(description="HTML to embed")
+    def embed_code(self, form: SignupForm) -> str:
+        if not form.pk:
+            return "Shown once the form is saved."
+        return format_html(
+            "<textarea readonly rows='9' cols='90' style='font-family:monospace'>{}</textarea>",
+            consent.signup_form_embed_html(form),
+        )
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    """Evidence of consent: read here or on the contact's page, never changed."""
+
+    list_display = ["created_at", "contact", "action", "source", "form_name", "ip"]
+    list_filter = ["action", "source"]
+    search_fields = ["contact__email", "form_name"]
+    list_select_related = ["contact"]
     show_full_result_count = False
 
     def has_add_permission(self, request):

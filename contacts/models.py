@@ -42,6 +42,15 @@ class Group(models.Model):
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Consent: a topic shows in the preference centre and on signup forms,
+    # under its public name, for recipients to pick.
+    is_topic = models.BooleanField(
+        default=False, help_text="Recipients may join or leave it in their preference centre."
+    )
+    public_name = models.CharField(
+        max_length=200, blank=True, help_text="What recipients read; the name when empty."
+    )
+    public_description = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -55,6 +64,23 @@ class EngagementTier(models.TextChoices):
     ACTIVE = "active", "Active"
     INACTIVE = "inactive", "Inactive"
     DORMANT = "dormant", "Dormant"
+
+class MailFrequency(models.TextChoices):
+    ANY = "", "Every mail"
+    WEEKLY = "weekly", "At most one a week"
+    MONTHLY = "monthly", "At most one a month"
+
+
+# Days that must pass after a marketing mail before the next, per choice.
+MAIL_FREQUENCY_DAYS = {MailFrequency.WEEKLY: 7, MailFrequency.MONTHLY: 30}
+
+
+class SuppressionSource(models.TextChoices):
+    MANUAL = "manual", "Staff"
+    BOUNCE = "bounce", "Bounce"
+    COMPLAINT = "complaint", "Complaint"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
+    IMPORT = "import", "Import"
 
 
 class Contact(models.Model):
@@ -79,6 +105,11 @@ class Contact(models.Model):
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_source = models.CharField(max_length=200, blank=True)
     groups = models.ManyToManyField(Group, related_name="contacts", blank=True)
+    # The recipient's own cap on marketing mail, set in the preference centre;
+    # the sending rules apply whichever of it and the frequency policy is stricter.
+    mail_frequency = models.CharField(
+        max_length=10, choices=MailFrequency.choices, default=MailFrequency.ANY, blank=True
+    )
     # Engagement, written by the tracking services.
     last_opened_at = models.DateTimeField(null=True, blank=True)
     last_clicked_at = models.DateTimeField(null=True, blank=True)
@@ -109,6 +140,14 @@ class Contact(models.Model):
                 condition=models.Q(email=Lower("email")), name="contact_email_lowercase"
             )
         ]
+        indexes = [
+            # Small: only the few who chose a frequency (campaigns.audience asks).
+            models.Index(
+                fields=["mail_frequency"],
+                condition=models.Q(mail_frequency__gt=""),
+                name="contact_own_frequency",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -130,6 +169,9 @@ class Suppression(models.Model):
     email = NormalisedEmailField(max_length=254, unique=True)
     reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.MANUAL)
     note = models.CharField(max_length=300, blank=True)
+    source = models.CharField(
+        max_length=20, choices=SuppressionSource.choices, default=SuppressionSource.MANUAL
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -145,6 +187,9 @@ class DomainSuppression(models.Model):
 
     domain = NormalisedDomainField(max_length=253, unique=True, help_text="e.g. example.com")
     note = models.CharField(max_length=300, blank=True)
+    source = models.CharField(
+        max_length=20, choices=SuppressionSource.choices, default=SuppressionSource.MANUAL
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -176,6 +221,10 @@ class AuditEntry(models.Model):
         USER_REACTIVATED = "user_reactivated", "User reactivated"
         API_KEY_CREATED = "api_key_created", "API key created"
         API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+        SUPPRESSION_ADDED = "suppression_added", "Suppression added"
+        SUPPRESSION_REMOVED = "suppression_removed", "Suppression removed"
+        CONTACT_EXPORTED = "contact_exported", "Contact's data exported"
+        UNCONFIRMED_EXPIRED = "unconfirmed_expired", "Unconfirmed contacts expired"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The name is kept apart so the entry still says who once the user is gone.
@@ -297,3 +346,69 @@ class ProductView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} ({self.seconds}s)"
+
+class SignupForm(models.Model):
+    """A subscription form: the hosted page, the HTML to embed in the shop's
+    site and the JSON endpoint all post to it, and it names the groups a new
+    subscriber joins and the words they agree to."""
+
+    name = models.CharField(max_length=200, help_text="For staff, e.g. “Footer form”.")
+    key = models.SlugField(
+        max_length=50, unique=True, help_text="In the form's address: /subscribe/<key>/."
+    )
+    title = models.CharField(max_length=200, default="Subscribe to our newsletter")
+    introduction = models.TextField(blank=True)
+    consent_text = models.TextField(
+        default="Yes, send me news and offers by email. I can unsubscribe at any time.",
+        help_text="The wording a subscriber agrees to; kept with each consent record.",
+    )
+    groups = models.ManyToManyField(Group, related_name="signup_forms", blank=True)
+    double_opt_in = models.BooleanField(
+        default=True, help_text="Send a confirmation mail; subscribe only once it is confirmed."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConsentRecord(models.Model):
+    """One thing a person said about getting our mail, with the evidence:
+    when, from which address, through which form and agreeing to which words.
+    Appended by contacts.consent, never changed."""
+
+    class Action(models.TextChoices):
+        REQUESTED = "requested", "Signed up, confirmation mail sent"
+        CONFIRMED = "confirmed", "Confirmed the subscription"
+        SUBSCRIBED = "subscribed", "Subscribed (single opt-in)"
+        PREFERENCES = "preferences", "Changed preferences"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed from all"
+
+    class Source(models.TextChoices):
+        HOSTED = "hosted", "Signup page"
+        EMBEDDED = "embedded", "Form on the shop's site"
+        API = "api", "Subscribe API"
+        CONFIRMATION = "confirmation", "Confirmation link"
+        PREFERENCES = "preferences", "Preference centre"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    form = models.ForeignKey(SignupForm, on_delete=models.SET_NULL, null=True, blank=True)
+    form_name = models.CharField(max_length=200, blank=True)
+    wording = models.TextField(blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    # What was chosen: group names, a mail frequency.
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -26,7 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from contacts.addresses import email_problem, normalise_email
-from contacts.models import Contact, Group, Suppression
+from contacts.models import Contact, Group, Suppression, SuppressionSource
 
 # What makes a spreadsheet read a CSV cell as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -308,3 +308,8 @@ class SuppressionResource(EmailKeyedMixin, resources.ModelResource):
         model = Suppression
         import_id_fields = ["email"]
         fields = ["email", "reason", "note", "created_at"]
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        # Consent: an address that arrives by a file says so on the list.
+        if new:
+            instance.source = SuppressionSource.IMPORT

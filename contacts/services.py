@@ -7,7 +7,7 @@ from django.db.models import Case, F, Q, Value, When
 
 from contacts import privacy
 from contacts.audit import Action, audit_record
-from contacts.models import Contact, Suppression
+from contacts.models import Contact, Suppression, SuppressionSource
 
 _UNSUBSCRIBABLE = [Contact.Status.SUBSCRIBED, Contact.Status.UNCONFIRMED]
 
@@ -63,8 +63,12 @@ def suppressed_emails(emails: list[str]) -> set[str]:
 @transaction.atomic
 def contacts_suppress_bounced(*, emails: list[str]) -> None:
     """Addresses the receiving server says do not exist: never mailed again."""
+    bounce = SuppressionSource.BOUNCE
     Suppression.objects.bulk_create(
-        [Suppression(email=email, reason=Suppression.Reason.BOUNCED) for email in emails],
+        [
+            Suppression(email=email, reason=Suppression.Reason.BOUNCED, source=bounce)
+            for email in emails
+        ],
         ignore_conflicts=True,
     )
     Contact.objects.filter(email__in=emails).exclude(status=Contact.Status.COMPLAINED).update(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts import views
+from contacts import consent_views, views
 
 app_name = "contacts"
 urlpatterns = [
@@ -9,4 +9,12 @@ urlpatterns = [
     path("<int:pk>/erase/", views.contact_erase_view, name="erase"),
     path("groups/", views.group_list, name="groups"),
     path("groups/<int:pk>/", views.group_detail, name="group"),
+    path("<int:pk>/export/", consent_views.contact_export_view, name="export"),
+    path("suppressions/", consent_views.suppression_list, name="suppressions"),
+    path("suppressions/add/", consent_views.suppression_add, name="suppression_add"),
+    path(
+        "suppressions/<str:kind>/<int:pk>/remove/",
+        consent_views.suppression_remove,
+        name="suppression_remove",
+    ),
 ]

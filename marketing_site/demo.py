@@ -31,7 +31,14 @@ from campaigns.models import (
     Send,
 )
 from campaigns.rendering import compile_campaign
-from contacts.models import Contact, DomainSuppression, Group, Suppression
+from contacts.models import (
+    ConsentRecord,
+    Contact,
+    DomainSuppression,
+    Group,
+    SignupForm,
+    Suppression,
+)
 from marketing_site.roles import ADMIN, role_assign, user_role
 
 NEWSLETTER, VIP, RUSSIAN = "Newsletter", "VIP customers", "Russian speakers"
@@ -117,6 +124,7 @@ def demo_data_create() -> DemoLogin:
         demo_campaign_create(newsletter=groups[NEWSLETTER], products=products[:3], coupon=welcome)
         demo_sending_rules_create()
         demo_history_create(groups=groups, products=products)
+        demo_consent_create(groups=groups)
         return demo_login_create()
 
 
@@ -416,4 +424,58 @@ def demo_login_create() -> DemoLogin:
         password=password,
         url=settings.SITE_URL + reverse("login"),
         password_reset=not created and not saved,
+    )
+
+
+# --- Consent: a signup form, topics for the preference centre, consent records
+
+
+def demo_consent_create(*, groups: dict[str, Group]) -> None:
+    """The newsletter's signup form (at /subscribe/newsletter/), two groups
+    recipients may pick as topics, and the consent trail of a few contacts:
+    the unconfirmed ones signed up and have a confirmation mail waiting."""
+    form, created = SignupForm.objects.get_or_create(
+        key="newsletter",
+        defaults={
+            "name": "Newsletter signup",
+            "title": "Get our weekly newsletter",
+            "introduction": "New arrivals, stories from the workshop and members-only offers.",
+        },
+    )
+    if not created:
+        return
+    form.groups.add(groups[NEWSLETTER])
+    topics = {
+        NEWSLETTER: ("Weekly newsletter", "New arrivals and stories, every Thursday."),
+        VIP: ("VIP early access", "Sales a day before everyone else."),
+    }
+    for name, (public_name, description) in topics.items():
+        Group.objects.filter(pk=groups[name].pk).update(
+            is_topic=True, public_name=public_name, public_description=description
+        )
+    signed_up = groups[NEWSLETTER].contacts.order_by("email")
+    base = {"form": form, "form_name": form.name, "wording": form.consent_text}
+    records = []
+    for contact in signed_up.filter(status=Contact.Status.UNCONFIRMED):
+        records.append(_demo_consent(contact, ConsentRecord.Action.REQUESTED, 1, base))
+    for contact in signed_up.filter(status=Contact.Status.SUBSCRIBED)[:6]:
+        days = (timezone.now() - contact.consent_at).days if contact.consent_at else 3
+        records.append(_demo_consent(contact, ConsentRecord.Action.REQUESTED, days, base))
+        base_confirmed = {**base, "source": ConsentRecord.Source.CONFIRMATION}
+        records.append(
+            _demo_consent(contact, ConsentRecord.Action.CONFIRMED, days, base_confirmed, 0.02)
+        )
+    ConsentRecord.objects.bulk_create(records)
+
+
+def _demo_consent(contact, action, days_ago, fields, later=0.0) -> ConsentRecord:
+    fields = {"source": ConsentRecord.Source.HOSTED, **fields}
+    return ConsentRecord(
+        contact=contact,
+        action=action,
+        created_at=timezone.now() - timedelta(days=days_ago - later),
+        ip=f"198.51.100.{contact.pk % 250 + 1}",
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X)",
+        details={"groups": ["Weekly newsletter"]},
+        **fields,
     )

@@ -71,5 +71,7 @@ class TwoFactorRequiredMiddleware:
             reverse("logout"),
             reverse("login"),
             "/t/",  # recipient pages need no login at all
+            "/subscribe/",
+            "/preferences/",
             settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/static/",
         )

@@ -21,12 +21,17 @@ _VIEWER = [
     "contacts.view_group",
     "campaigns.view_campaign",
     "tracking.view_report",
+    # Consent: the suppression list is read by everyone, added to by marketers.
+    "contacts.view_suppression",
+    "contacts.view_domainsuppression",
 ]
 _MARKETER = [
     *_VIEWER,
     "campaigns.add_campaign",
     "campaigns.change_campaign",
     "campaigns.send_campaign",
+    "contacts.add_suppression",
+    "contacts.add_domainsuppression",
 ]
 # "app.*" is every permission of that app. An admin also uses the Django
 # admin (lists, imports, products, coupons, the frequency policy, periodic

@@ -418,3 +418,25 @@ CELERY_BEAT_SCHEDULE["tracking-flush"] = {
 # ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY) they refuse every request.
 ANYMAIL.setdefault("WEBHOOK_SECRET", "unset:" + secrets.token_urlsafe(24))
 ANYMAIL.setdefault("MAILGUN_WEBHOOK_SIGNING_KEY", secrets.token_urlsafe(24))
+
+# --- Consent: signup forms, double opt-in, preference centre (contacts.consent)
+# Recipients' pages carry the shop's name and a link back to it.
+SHOP_NAME = env_str("SHOP_NAME", "Demo Shop")
+SHOP_URL = env_str("SHOP_URL", "https://shop.example.com").rstrip("/")
+if not SHOP_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SHOP_URL must start with http:// or https://, not {SHOP_URL!r}")
+# A signup not confirmed within this many days is deleted with its link.
+SIGNUP_CONFIRM_DAYS = env_int("SIGNUP_CONFIRM_DAYS", 7)
+# Signups accepted per client address in the window; the rest get 429.
+SIGNUP_RATE_LIMIT = env_int("SIGNUP_RATE_LIMIT", 10)
+SIGNUP_RATE_WINDOW_SECONDS = env_int("SIGNUP_RATE_WINDOW_SECONDS", 3600)
+# Origins (e.g. https://shop.example.com) whose pages may call the JSON subscribe endpoint.
+SIGNUP_CORS_ORIGINS = env_list("SIGNUP_CORS_ORIGINS", SHOP_URL)
+if min(SIGNUP_CONFIRM_DAYS, SIGNUP_RATE_LIMIT, SIGNUP_RATE_WINDOW_SECONDS) < 1:
+    raise ImproperlyConfigured(
+        "SIGNUP_CONFIRM_DAYS, SIGNUP_RATE_LIMIT and SIGNUP_RATE_WINDOW_SECONDS must be 1 or more"
+    )
+CELERY_BEAT_SCHEDULE["expire-unconfirmed-contacts"] = {
+    "task": "contacts.tasks.contacts_expire_unconfirmed_task",
+    "schedule": 3600.0,
+}

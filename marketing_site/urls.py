@@ -37,6 +37,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("reports/", include("tracking.report_urls")),
     path("t/", include("tracking.urls")),
+    path("", include("contacts.public_urls")),
     path("admin/", admin.site.urls),
     # ESP tracking webhooks: /anymail/<esp>/tracking/ (tracking.webhooks).
     path("anymail/", include("anymail.urls")),

@@ -19,11 +19,12 @@ class TrackingConfig(AppConfig):
         from anymail.signals import tracking as anymail_tracking
 
         from campaigns.recipient_urls import recipient_paths_register
-        from contacts.privacy import eraser_register
-        from tracking.privacy import events_erase_contact
+        from contacts.privacy import eraser_register, exporter_register
+        from tracking.privacy import events_erase_contact, events_export_contact
         from tracking.webhooks import anymail_tracking_receiver
 
         eraser_register("events", events_erase_contact)
+        exporter_register("events", events_export_contact)
         # campaigns builds every mail's URLs but never names our routes.
         recipient_paths_register(recipient_path)
         anymail_tracking.connect(anymail_tracking_receiver, dispatch_uid="tracking.webhooks")

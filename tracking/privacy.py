@@ -11,3 +11,12 @@ def events_erase_contact(contact_id: int) -> int:
     return Event.objects.filter(
         Q(contact_id=contact_id) | Q(message__contact_id=contact_id)
     ).update(ip=None, user_agent="")
+
+
+def events_export_contact(contact_id: int) -> list[dict]:
+    """Every open, click and other event of the contact, for their data export."""
+    return list(
+        Event.objects.filter(Q(contact_id=contact_id) | Q(message__contact_id=contact_id))
+        .order_by("created_at", "id")
+        .values("kind", "created_at", "message_id", "url", "ip", "user_agent", "is_machine")
+    )
