@@ -35,6 +35,7 @@ from contacts.models import (
     MailFrequency,
     SignupForm,
     Suppression,
+    SuppressionSource,
 )
 
 _CONFIRM_SALT = "contacts.consent.confirm"
@@ -320,6 +321,41 @@ def contact_unsubscribe_all(*, contact: Contact, client: Client) -> None:
         client,
         wording=UNSUBSCRIBE_WORDING,
     )
+
+
+RESUBSCRIBE_WORDING = "That was a mistake: keep sending me marketing mail."
+
+
+@transaction.atomic
+def contact_resubscribe(*, contact: Contact, client: Client) -> bool:
+    """Undo an unsubscribe from the page right after it ("that was a
+    mistake"), with the consent recorded. A bounced or complained address, or
+    one on the suppression list for another reason, stays as it is."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.status != Contact.Status.UNSUBSCRIBED:
+        return False
+    if (
+        Suppression.objects.filter(email=contact.email)
+        .exclude(source=SuppressionSource.UNSUBSCRIBE)
+        .exists()
+    ):
+        return False
+    Suppression.objects.filter(email=contact.email, source=SuppressionSource.UNSUBSCRIBE).delete()
+    now = timezone.now()
+    Contact.objects.filter(pk=contact.pk).update(
+        status=Contact.Status.SUBSCRIBED,
+        consent_at=now,
+        consent_source="unsubscribe page: that was a mistake",
+        updated_at=now,
+    )
+    _record(
+        contact,
+        ConsentRecord.Action.RESUBSCRIBED,
+        ConsentRecord.Source.UNSUBSCRIBE_PAGE,
+        client,
+        wording=RESUBSCRIBE_WORDING,
+    )
+    return True
 
 
 # --- Expiry ----------------------------------------------------------------------

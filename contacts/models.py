@@ -65,6 +65,7 @@ class EngagementTier(models.TextChoices):
     INACTIVE = "inactive", "Inactive"
     DORMANT = "dormant", "Dormant"
 
+
 class MailFrequency(models.TextChoices):
     ANY = "", "Every mail"
     WEEKLY = "weekly", "At most one a week"
@@ -347,6 +348,7 @@ class ProductView(models.Model):
     def __str__(self) -> str:
         return f"{self.sku} ({self.seconds}s)"
 
+
 class SignupForm(models.Model):
     """A subscription form: the hosted page, the HTML to embed in the shop's
     site and the JSON endpoint all post to it, and it names the groups a new
@@ -387,6 +389,7 @@ class ConsentRecord(models.Model):
         SUBSCRIBED = "subscribed", "Subscribed (single opt-in)"
         PREFERENCES = "preferences", "Changed preferences"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed from all"
+        RESUBSCRIBED = "resubscribed", "Subscribed again after unsubscribing"
 
     class Source(models.TextChoices):
         HOSTED = "hosted", "Signup page"
@@ -394,6 +397,7 @@ class ConsentRecord(models.Model):
         API = "api", "Subscribe API"
         CONFIRMATION = "confirmation", "Confirmation link"
         PREFERENCES = "preferences", "Preference centre"
+        UNSUBSCRIBE_PAGE = "unsubscribe_page", "Unsubscribe page"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

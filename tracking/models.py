@@ -64,6 +64,12 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} ({self.created_at:%Y-%m-%d %H:%M})"
 
+    @property
+    def machine_reason_label(self) -> str:
+        from tracking.machine import REASON_LABELS
+
+        return REASON_LABELS.get(self.machine_reason, self.machine_reason)
+
 
 class Tally(models.Model):
     """One counter of a send's report, kept by tracking's services as facts
@@ -76,6 +82,7 @@ class Tally(models.Model):
     Metrics: see Tally.Metric."""
 
     class Metric(models.TextChoices):
+        SENT = "sent"  # per domain, counted once a send has finished
         DELIVERED = "delivered"
         BOUNCED_HARD = "bounced_hard"
         BOUNCED_SOFT = "bounced_soft"

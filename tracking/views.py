@@ -10,15 +10,13 @@ process once read. HEAD requests are answered and counted as machines.
 import base64
 import logging
 
-from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
 from campaigns import tokens
-from campaigns.models import Message
 from tracking import services
 from tracking.machine import HEAD
+from tracking.public_views import link_unknown
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +58,14 @@ def open_pixel(request, token):
 def click(request, token):
     found = tokens.click_from_token(token)
     if found is None:
-        raise Http404("Unknown link")
+        return link_unknown(request)
     message_id, link_index, send_id = found
     link = services.link_of(message_id=message_id, send_id=send_id, link_index=link_index)
     if link is services.NO_LINK:
-        raise Http404("Unknown link")
+        return link_unknown(request)
     outcome = _hit(request, message_id, "clicked", link_index=link_index, url=link or "")
     if outcome == services.UNKNOWN_MESSAGE:
-        raise Http404("Unknown link")
+        return link_unknown(request)
     if link is None:  # the database is down and this link was never read here
         return HttpResponse(
             "This link cannot be opened right now. Please try again in a minute.",
@@ -80,37 +78,12 @@ def click(request, token):
     return response
 
 
-@csrf_exempt  # RFC 8058 one-click POSTs come from mail clients: no cookie, no CSRF token
-@require_http_methods(["GET", "POST"])
-def unsubscribe(request, token):
-    message_id = tokens.message_id_from_token(token, purpose=tokens.UNSUBSCRIBE)
-    message = (
-        Message.objects.filter(pk=message_id).select_related("send__campaign").first()
-        if message_id is not None
-        else None
-    )
-    if message is None:
-        raise Http404("Unknown link")
-    context = {"token": token, "email": message.email, "sender": message.send.campaign.from_name}
-    if request.method == "GET":
-        # Link scanners prefetch URLs with GET or HEAD: those only ask. Only a
-        # POST, the mail client's one-click (RFC 8058) or the page's button,
-        # unsubscribes.
-        return render(request, "tracking/unsubscribe_confirm.html", context)
-    services.message_unsubscribe(
-        message_id=message_id,
-        ip=services.client_ip(request.META),
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-    )
-    return render(request, "tracking/unsubscribe_done.html", context)
-
-
 @require_http_methods(["GET"])
 def web_view(request, token):
     message_id = tokens.message_id_from_token(token, purpose=tokens.WEB_VIEW)
     html = services.message_web_view(message_id=message_id) if message_id is not None else None
     if html is None:
-        raise Http404("Unknown link")
+        return link_unknown(request)
     response = HttpResponse(html)
     response["Content-Security-Policy"] = WEB_VIEW_CSP
     response["Cache-Control"] = _NO_STORE

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0005_consent_signup_preferences_suppression_source'),
-        ('contacts', '0006_database_defaults'),
+        ("contacts", "0005_consent_signup_preferences_suppression_source"),
+        ("contacts", "0006_database_defaults"),
     ]
 
-    operations = [
-    ]
+    operations = []
