@@ -1,23 +1,37 @@
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.models import Campaign, Message, Send
 from contacts.models import Contact
 from tests.factories import CampaignFactory, ContactFactory, GroupFactory
-from tracking.models import Event
+from tests.helpers import BROWSER
+from tracking import services
+from tracking.facts import events_flush_all, message_fact_apply
 
 
-def _sent_campaign(name: str, opened: int, recipients: int = 4) -> Campaign:
+def _sent_campaign(
+    name: str, opened: int, recipients: int = 4, complained: int = 0, days_ago: int = 1
+) -> Campaign:
     group = GroupFactory(name=f"{name} list")
     campaign = CampaignFactory(name=name, groups=[group], status=Campaign.Status.SENT)
-    send = Send.objects.create(campaign=campaign, status=Send.Status.DONE)
+    started = timezone.now() - timedelta(days=days_ago)
+    send = Send.objects.create(campaign=campaign, status=Send.Status.DONE, started_at=started)
     for index in range(recipients):
         contact = ContactFactory(groups=[group])
         message = Message.objects.create(
-            send=send, contact=contact, email=contact.email, status=Message.Status.SENT
+            send=send, contact=contact, email=contact.email, status="sent", sent_at=started
         )
         if index < opened:
-            Event.objects.create(message=message, contact=contact, kind=Event.Kind.OPENED)
+            services.hit_record(
+                message_id=message.pk, kind="opened", ip=None, user_agent=BROWSER,
+                at=started + timedelta(hours=1),
+            )  # fmt: skip
+        if index < complained:
+            message_fact_apply(message_id=message.pk, kind="complained", at=started)
+    events_flush_all(settle_seconds=0)
     return campaign
 
 
@@ -73,5 +87,41 @@ def test_it_reads_the_dashboard_in_a_fixed_number_of_queries(
         _sent_campaign(f"Campaign {number}", opened=1, recipients=2)
     client.force_login(charlie)
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(16):
         assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_it_sums_the_last_30_days_and_ranks_the_best_campaigns(client, charlie):
+    _sent_campaign("Spring sale", opened=5, recipients=10)
+    _sent_campaign("Summer sale", opened=9, recipients=10)
+    _sent_campaign("Last year", opened=10, recipients=10, days_ago=60)
+    client.force_login(charlie)
+
+    page = client.get(reverse("dashboard"))
+
+    period = page.context["period"]
+    assert (period.sent, period.opened) == (20, 14)  # last year's send is outside
+    assert dict(page.context["period_rates"])["Open rate"] == "70.0%"
+    assert [row["campaign"].name for row in page.context["best"]] == ["Summer sale", "Spring sale"]
+    assert page.context["best"][0]["open_rate"] == "90.0%"
+
+
+def test_it_charts_list_growth_against_unsubscribes(client, charlie):
+    ContactFactory.create_batch(3)
+    client.force_login(charlie)
+    page = client.get(reverse("dashboard"))
+    assert page.context["growth_totals"] == (3, 0)
+    assert 'aria-label="New contacts and unsubscribes, last 30 days"' in page.content.decode()
+
+
+def test_it_alerts_on_complaints_and_paused_sends(client, charlie, settings):
+    settings.GUARD_MIN_MESSAGES = 10
+    _sent_campaign("Risky", opened=0, recipients=200, complained=1)  # 0.5%
+    paused = CampaignFactory(name="Held back")
+    Send.objects.create(campaign=paused, status=Send.Status.PAUSED, pause_reason="Paused by Bob.")
+    client.force_login(charlie)
+
+    page = client.get(reverse("dashboard")).content.decode()
+
+    assert "The complaint rate is 0.50%, above 0.3%" in page
+    assert "Held back" in page and "Paused by Bob." in page

@@ -44,7 +44,12 @@ def send_rates(*, send_id: int) -> dict[str, float | int]:
 def send_health(send: Send) -> list[dict[str, str]]:
     """Warnings for a send's page and the dashboard: [{level, message}], level
     "warning" or "danger"; empty when all is well."""
-    rates = send_rates(send_id=send.pk)
+    return health_warnings(send_rates(send_id=send.pk))
+
+
+def health_warnings(rates: dict) -> list[dict[str, str]]:
+    """The warnings for counts and rates as send_rates gives them; reports that
+    already hold the counts judge them here without reading them again."""
     if max(rates["sent"], rates["delivered"]) < settings.GUARD_MIN_MESSAGES:
         return []
     out = []

@@ -396,3 +396,64 @@ def campaign_recent_events(*, campaign: Campaign, limit: int = 50):
         .select_related("message")
         .order_by("-created_at")[:limit]
     )
+
+
+# --- The dashboard ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    campaign: Campaign
+    report: CampaignReport
+
+
+def campaigns_since(*, since: datetime) -> list[CampaignRow]:
+    """Campaigns with a send started since then, with their reports."""
+    campaigns = list(
+        Campaign.objects.filter(sends__started_at__gte=since).distinct().order_by("-created_at")
+    )
+    found = campaign_reports(campaign_ids=[c.pk for c in campaigns])
+    return [CampaignRow(campaign, found[campaign.pk]) for campaign in campaigns]
+
+
+def reports_total(rows: list[CampaignRow]) -> CampaignReport:
+    """The sum of many reports: rates over the period, not an average of rates."""
+    names = _STATUS_COUNTS + _TALLIES
+    return CampaignReport(**{name: sum(getattr(r.report, name) for r in rows) for name in names})
+
+
+def best_campaigns(rows: list[CampaignRow], limit: int = 5) -> list[CampaignRow]:
+    """The best-read campaigns: by open rate, then click rate, among those
+    delivered to enough people to judge (at least 10)."""
+    judged = [row for row in rows if row.report.delivered >= 10 and row.report.open_rate]
+    judged.sort(key=lambda r: (-(r.report.open_rate or 0), -(r.report.click_rate or 0)))
+    return judged[:limit]
+
+
+def list_growth(*, since: datetime, now: datetime) -> list[tuple[str, int, int]]:
+    """(day, new contacts, unsubscribes from mails) per day since then."""
+    from django.db.models.functions import TruncDate
+
+    joined = dict(
+        Contact.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    left = dict(
+        Tally.objects.filter(
+            dimension="day", metric=M.UNSUBSCRIBED, key__gte=since.strftime("%Y-%m-%d")
+        )
+        .order_by()
+        .values("key")
+        .annotate(n=Sum("value"))
+        .values_list("key", "n")
+    )
+    days = []
+    day = since.astimezone(UTC).date()
+    while day <= now.astimezone(UTC).date():
+        days.append((day.strftime("%b %-d"), joined.get(day, 0), left.get(day.isoformat(), 0)))
+        day += timedelta(days=1)
+    return days
