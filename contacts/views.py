@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from contacts import selectors
 from contacts.models import Contact, Group
+from contacts.panels import contact_panels
 from contacts.services import contact_erase
 
 PAGE_SIZE = 50
@@ -51,7 +52,7 @@ def contact_list(request):
 def contact_detail(request, pk: int):
     contact = get_object_or_404(Contact.objects.prefetch_related("groups"), pk=pk)
     attributes = sorted((contact.attributes or {}).items())
-    context = {"contact": contact, "attributes": attributes}
+    context = {"contact": contact, "attributes": attributes, "panels": contact_panels(contact)}
     return render(request, "contacts/contact_detail.html", context)
 
 

@@ -28,3 +28,10 @@ class TrackingConfig(AppConfig):
         # campaigns builds every mail's URLs but never names our routes.
         recipient_paths_register(recipient_path)
         anymail_tracking.connect(anymail_tracking_receiver, dispatch_uid="tracking.webhooks")
+
+        from contacts.panels import contact_panel_register
+        from tracking.reports import contact_engagement
+
+        contact_panel_register(
+            "engagement", template="tracking/_contact_timeline.html", context=contact_engagement
+        )

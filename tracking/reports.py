@@ -457,3 +457,29 @@ def list_growth(*, since: datetime, now: datetime) -> list[tuple[str, int, int]]
         days.append((day.strftime("%b %-d"), joined.get(day, 0), left.get(day.isoformat(), 0)))
         day += timedelta(days=1)
     return days
+
+
+# --- A contact's engagement ------------------------------------------------------------
+
+
+def contact_engagement(contact: Contact, limit: int = 20) -> dict:
+    """A contact's mails, newest first, with what it did with each, and its
+    totals: the same facts the reports count (people only; a click is an open)."""
+    messages = Message.objects.filter(contact=contact)
+    totals = messages.aggregate(
+        received=Count("id", filter=Q(status=Message.Status.SENT)),
+        opened=Count("id", filter=Q(opened_at__isnull=False)),
+        clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+        opens=Sum("opens"),
+        clicks=Sum("clicks"),
+    )
+    recent = (
+        messages.exclude(status=Message.Status.SKIPPED)
+        .select_related("send__campaign")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return {
+        "totals": {key: value or 0 for key, value in totals.items()},
+        "timeline": [(message, *message_outcome(message)) for message in recent],
+        "skipped": messages.filter(status=Message.Status.SKIPPED).count(),
+    }
