@@ -36,7 +36,7 @@ def test_a_click_without_a_pixel_shows_as_an_open_on_the_contact_and_the_report(
     page = client.get(reverse("contacts:detail", args=[ann.pk]))
 
     html = page.content.decode()
-    [(template, panel)] = [p for p in page.context["panels"] if "timeline" in p[1]]
+    [(_, panel)] = [p for p in page.context["panels"] if "timeline" in p[1]]
     assert panel["totals"]["opened"] == panel["totals"]["clicked"] == 1
     assert campaign_report(campaign=campaign).opened == 1
     assert "Last opened</dt><dd>Never" not in html
