@@ -108,21 +108,13 @@ def _tally_field(metric: str) -> str:
 
 
 def campaign_reports(*, campaign_ids: list[int]) -> dict[int, CampaignReport]:
-    """The reports of many campaigns, in two grouped queries: message counts
-    by status (the (send, status) index) and the sends' total tallies."""
+    """The reports of many campaigns in a few grouped queries: message counts
+    by status and the sends' total tallies."""
     counts = {pk: dict.fromkeys(_STATUS_COUNTS + _TALLIES, 0) for pk in campaign_ids}
-    statuses = (
-        Message.objects.filter(send__campaign_id__in=campaign_ids)
-        .order_by()
-        .values("send__campaign_id", "status")
-        .annotate(n=Count("id"))
-    )
-    for row in statuses:
-        numbers = counts[row["send__campaign_id"]]
-        numbers["recipients"] += row["n"]
-        status = row["status"]
-        key = "queued" if status == Message.Status.SENDING else status
-        numbers[key] += row["n"]
+    for campaign_id, status, n in _status_counts(campaign_ids):
+        numbers = counts[campaign_id]
+        numbers["recipients"] += n
+        numbers["queued" if status == Message.Status.SENDING else status] += n
     tallies = (
         Tally.objects.filter(send__campaign_id__in=campaign_ids, dimension="total")
         .order_by()
@@ -132,6 +124,55 @@ def campaign_reports(*, campaign_ids: list[int]) -> dict[int, CampaignReport]:
     for row in tallies:
         counts[row["send__campaign_id"]][_tally_field(row["metric"])] += row["total"]
     return {pk: CampaignReport(**numbers) for pk, numbers in counts.items()}
+
+
+def _status_counts(campaign_ids: list[int]) -> list[tuple[int, str, int]]:
+    """(campaign, status, messages) of the campaigns' sends. A finished send's
+    counts no longer move: they are counted once and kept as tallies keyed by
+    the time it finished (a re-send of mails in doubt finishes it again), so a
+    report of a million mails does not count them on every view."""
+    sends = list(
+        Send.objects.filter(campaign_id__in=campaign_ids).values_list(
+            "pk", "campaign_id", "status", "finished_at"
+        )
+    )
+    finished = {
+        pk: f"{at:%Y-%m-%dT%H:%M:%S.%f}"
+        for pk, _, status, at in sends
+        if status == Send.Status.DONE and at
+    }
+    campaign_of = {pk: campaign_id for pk, campaign_id, _, _ in sends}
+    kept: dict[int, list[tuple[str, int]]] = {}
+    for send_id, key, metric, value in Tally.objects.filter(
+        send_id__in=list(finished), dimension="status"
+    ).values_list("send_id", "key", "metric", "value"):
+        if finished[send_id] == key:
+            kept.setdefault(send_id, []).append((metric, value))
+    to_count = [pk for pk in campaign_of if pk not in kept]
+    counted: dict[int, list[tuple[str, int]]] = {pk: [] for pk in to_count}
+    if to_count:
+        for send_id, status, n in (
+            Message.objects.filter(send_id__in=to_count)
+            .order_by()
+            .values_list("send_id", "status")
+            .annotate(n=Count("id"))
+        ):
+            counted[send_id].append((status, n))
+    for send_id in set(to_count) & set(finished):
+        Tally.objects.filter(send_id=send_id, dimension="status").delete()
+        Tally.objects.bulk_create(
+            [
+                Tally(send_id=send_id, dimension="status", key=finished[send_id], metric=m, value=n)
+                for m, n in counted[send_id] or [("sent", 0)]
+            ],
+            ignore_conflicts=True,
+        )
+    return [
+        (campaign_of[send_id], status, n)
+        for source in (kept, counted)
+        for send_id, rows in source.items()
+        for status, n in rows
+    ]
 
 
 def campaign_report(*, campaign: Campaign) -> CampaignReport:
