@@ -10,3 +10,7 @@ class CampaignsConfig(AppConfig):
         from contacts.privacy import eraser_register
 
         eraser_register("messages", messages_erase_contact)
+
+        from campaigns.audience import segment_operators_register
+
+        segment_operators_register()

@@ -176,6 +176,12 @@ class AuditEntry(models.Model):
         USER_REACTIVATED = "user_reactivated", "User reactivated"
         API_KEY_CREATED = "api_key_created", "API key created"
         API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+        # Contacts and segments in the staff UI.
+        CONTACT_ADDED = "contact_added", "Contact added"
+        CONTACT_EDITED = "contact_edited", "Contact edited"
+        CONTACTS_BULK_CHANGED = "contacts_bulk_changed", "Contacts changed in bulk"
+        SEGMENT_SAVED = "segment_saved", "Segment saved"
+        SEGMENT_DELETED = "segment_deleted", "Segment deleted"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The name is kept apart so the entry still says who once the user is gone.
@@ -297,3 +303,29 @@ class ProductView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} ({self.seconds}s)"
+
+
+class Segment(models.Model):
+    """A saved rule over contacts, evaluated whenever it is read (a live count,
+    a campaign's audience at send time): see contacts.segments for the rules
+    and how they become one SQL query."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    # {"match": "all" | "any", "rules": [{"field", "op", "value"[, "key"]}]}
+    rules = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

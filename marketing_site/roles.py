@@ -21,12 +21,17 @@ _VIEWER = [
     "contacts.view_group",
     "campaigns.view_campaign",
     "tracking.view_report",
+    "contacts.view_segment",
 ]
 _MARKETER = [
     *_VIEWER,
     "campaigns.add_campaign",
     "campaigns.change_campaign",
     "campaigns.send_campaign",
+    # Segments are how marketers choose an audience.
+    "contacts.add_segment",
+    "contacts.change_segment",
+    "contacts.delete_segment",
 ]
 # "app.*" is every permission of that app. An admin also uses the Django
 # admin (lists, imports, products, coupons, the frequency policy, periodic
