@@ -36,7 +36,7 @@ def contact_update(*, contact: Contact, actor, groups: list[Group], **fields) ->
 
 
 def _ids(contacts: QuerySet) -> QuerySet:
-    return contacts.order_by().values("pk")
+    return contacts.order_by().values("id")
 
 
 def _add_to_group(contacts: QuerySet, group: Group) -> int:
