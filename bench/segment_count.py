@@ -162,7 +162,7 @@ def run(count: int, messages: int, show_plan: bool) -> dict:
                     campaign_matched,
                     campaign_ms,
                 ),
-            ],  # fmt: skip
+            ],
             ("count", "contacts", "ms (median of 5)"),
         )
     )
