@@ -328,6 +328,18 @@ class Message(models.Model):
                 condition=models.Q(status="sending"),
                 name="message_sending_claimed",
             ),
+            # Segments: who opened / clicked in the last N campaigns (a small
+            # share of the messages, read by send).
+            models.Index(
+                fields=["send", "contact"],
+                condition=models.Q(opened_at__isnull=False),
+                name="message_opened",
+            ),
+            models.Index(
+                fields=["send", "contact"],
+                condition=models.Q(clicked_at__isnull=False),
+                name="message_clicked",
+            ),
         ]
 
     def __str__(self) -> str:
