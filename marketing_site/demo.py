@@ -382,23 +382,32 @@ DEMO_SEGMENTS = {
 
 def demo_audience_create() -> None:
     """Give the demo contacts a signup date, engagement and orders where they
-    have none yet, sort them into tiers and add a few segments."""
+    have none yet, sort them into tiers and add a few segments. Once the
+    segments exist this is done (the beat task keeps the tiers current)."""
+    if Segment.objects.filter(name__in=DEMO_SEGMENTS).count() == len(DEMO_SEGMENTS):
+        return
     emails = [contact.email for contact, _ in _demo_contacts()]
     demo = Contact.objects.filter(email__in=emails)
     # Signed up when they consented, so some have been around for months.
-    for contact in demo.filter(consent_at__isnull=False, created_at__gt=F("consent_at")):
-        demo.filter(pk=contact.pk).update(created_at=contact.consent_at)
+    demo.filter(consent_at__isnull=False, created_at__gt=F("consent_at")).update(
+        created_at=F("consent_at")
+    )
     now = timezone.now()
-    silent = demo.filter(last_opened_at__isnull=True, last_clicked_at__isnull=True)
-    no_orders = demo.filter(order_count=0, last_order_at__isnull=True)
+    silent = set(
+        demo.filter(last_opened_at__isnull=True, last_clicked_at__isnull=True).values_list(
+            "email", flat=True
+        )
+    )
+    no_orders = set(
+        demo.filter(order_count=0, last_order_at__isnull=True).values_list("email", flat=True)
+    )
     for index, email in enumerate(emails):
         opened = [now - timedelta(days=2 + index % 20), now - timedelta(days=100),
                   now - timedelta(days=200), None][index % 4]  # fmt: skip
-        if opened:
-            silent.filter(email=email).update(last_opened_at=opened)
-        orders = index % 12
-        if orders:
-            no_orders.filter(email=email).update(
+        if opened and email in silent:
+            demo.filter(email=email).update(last_opened_at=opened)
+        if (orders := index % 12) and email in no_orders:
+            demo.filter(email=email).update(
                 order_count=orders,
                 total_spent=Decimal("23.40") * orders,
                 last_order_at=now - timedelta(days=5 + 9 * index),
