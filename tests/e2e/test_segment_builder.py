@@ -98,3 +98,36 @@ def test_a_marketer_builds_a_segment_with_a_live_count(live_server, page):
     page.get_by_role("link", name="Edit").click()
     expect(page.locator("[data-rule]")).to_have_count(3)
     expect(page.locator("[data-count]")).to_have_text("1")
+
+
+def test_a_marketer_sends_to_a_segment_minus_a_group(live_server, page):
+    # given a draft to the newsletter, a segment of buyers and a staff group
+    from campaigns.models import Campaign
+    from tests.factories import CampaignFactory
+
+    UserFactory(username="bob", role="marketer")
+    newsletter, staff = GroupFactory(name="Newsletter"), GroupFactory(name="Staff")
+    ContactFactory(email="ann@example.com", groups=[newsletter])
+    ContactFactory(email="ben@example.com", groups=[newsletter, staff])
+    ContactFactory(email="cy@example.com", order_count=2)
+    Segment.objects.create(
+        name="Buyers",
+        rules={"match": "all", "rules": [{"field": "order_count", "op": "gte", "value": 1}]},
+    )
+    campaign = CampaignFactory(name="Autumn sale", groups=[newsletter])
+    _log_in(page, live_server, "bob")
+
+    # when Bob adds the segment and leaves the staff out
+    page.goto(f"{live_server.url}/campaigns/{campaign.pk}/edit/")
+    page.get_by_label("Buyers").first.check()
+    page.get_by_text("Leave people out").click()
+    page.locator("fieldset", has_text="Leave out groups").get_by_label("Staff").check()
+    _shoot(page, "campaign-audience-form")
+    page.get_by_role("button", name="Save changes").click()
+
+    # then the campaign page counts ann and cy, once each, and names the exclusion
+    expect(page.get_by_role("button", name="Send to 2 contacts")).to_be_visible()
+    expect(page.get_by_text("Leaving out: Staff")).to_be_visible()
+    _shoot(page, "campaign-audience-detail")
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    assert list(campaign.excluded_groups.values_list("name", flat=True)) == ["Staff"]
