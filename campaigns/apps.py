@@ -11,3 +11,7 @@ class CampaignsConfig(AppConfig):
 
         eraser_register("messages", messages_erase_contact)
         exporter_register("messages", messages_export_contact)
+
+        from campaigns.audience import segment_operators_register
+
+        segment_operators_register()

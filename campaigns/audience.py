@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, Coupon, CouponCode, FrequencyPolicy, Message, Send
+from contacts import segments
 from contacts.models import MAIL_FREQUENCY_DAYS, Contact, DomainSuppression, Suppression
 
 # A cheap syntax check for the snapshot; addresses are validated in full when
@@ -35,8 +37,6 @@ def _regex_operator() -> str:
 def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> tuple[str, list]:
     """SELECT contact_id, email, reason ('' for those who get the mail)."""
     contact = Contact._meta.db_table
-    members = Contact.groups.through._meta.db_table
-    group_ids = list(campaign.groups.values_list("id", flat=True)) or [0]
     reasons = [
         f"WHEN c.status IN ('{Contact.Status.BOUNCED}', '{Contact.Status.COMPLAINED}') "
         "THEN c.status",
@@ -65,13 +65,38 @@ def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> t
             reasons.append(when)
             case_params += when_params
     case = "CASE " + " ".join(reasons) + " ELSE '' END"
+    where, where_params = _audience_where(campaign)
     sql = (
         f"SELECT c.id AS contact_id, c.email AS email, {case} AS reason "
-        f"FROM {contact} c {cap_join} "
-        f"WHERE c.id IN (SELECT contact_id FROM {members} "
-        f"WHERE group_id IN ({', '.join(['%s'] * len(group_ids))}))"
+        f"FROM {contact} c {cap_join} WHERE {where}"
     )
-    return sql, [*case_params, *join_params, *group_ids]
+    return sql, [*case_params, *join_params, *where_params]
+
+
+def _members_sql(group_ids: list[int]) -> tuple[str, list]:
+    members = Contact.groups.through._meta.db_table
+    marks = ", ".join(["%s"] * len(group_ids))
+    return f"SELECT contact_id FROM {members} WHERE group_id IN ({marks})", list(group_ids)
+
+
+def _audience_where(campaign: Campaign) -> tuple[str, list]:
+    """(groups + segments) - (excluded groups + excluded segments), as one
+    condition on c.id: each segment is its own compiled SELECT of ids."""
+    included: list[tuple[str, list]] = []
+    excluded: list[tuple[str, list]] = []
+    if group_ids := list(campaign.groups.values_list("id", flat=True)):
+        included.append(_members_sql(group_ids))
+    for segment in campaign.segments.all():
+        included.append(segments.segment_ids_sql(rules=segment.rules))
+    if group_ids := list(campaign.excluded_groups.values_list("id", flat=True)):
+        excluded.append(_members_sql(group_ids))
+    for segment in campaign.excluded_segments.all():
+        excluded.append(segments.segment_ids_sql(rules=segment.rules))
+    if not included:
+        return "1 = 0", []
+    where = "(" + " OR ".join(f"c.id IN ({sql})" for sql, _ in included) + ")"
+    where += "".join(f" AND c.id NOT IN ({sql})" for sql, _ in excluded)
+    return where, [param for _, params in [*included, *excluded] for param in params]
 
 
 def _frequency_cap(policy: FrequencyPolicy, exclude_send_id: int | None, own_choices: bool):
@@ -186,3 +211,50 @@ def _reason_now(email: str, contact_id: int | None, status: str | None, is_marke
     if is_marketing and status in (Contact.Status.UNSUBSCRIBED, Contact.Status.UNCONFIRMED):
         return status
     return ""
+
+
+# --- Segment rules about campaigns ---------------------------------------------
+# "Opened / clicked in the last N campaigns" needs the messages, which contacts
+# cannot see; campaigns.apps registers these operators at start-up. The last N
+# campaigns are the N latest marketing sends; only human opens and clicks count
+# (Message.opened_at / clicked_at are the first human ones).
+
+
+def _last_sends(count: int):
+    return (
+        Send.objects.filter(is_marketing=True).order_by("-created_at", "-id").values("id")[:count]
+    )
+
+
+def _engaged_in_last_sends(fact: str, count: int) -> Exists:
+    messages = Message.objects.filter(
+        contact_id=OuterRef("pk"), send_id__in=_last_sends(count), **{f"{fact}__isnull": False}
+    )
+    return Exists(messages)
+
+
+def _mailed_in_last_sends(count: int) -> Exists:
+    messages = Message.objects.filter(
+        contact_id=OuterRef("pk"), send_id__in=_last_sends(count), status=Message.Status.SENT
+    )
+    return Exists(messages)
+
+
+def segment_operators_register() -> None:
+    for field, fact in (("opened", "opened_at"), ("clicked", "clicked_at")):
+        segments.operator_register(
+            field=field,
+            name="in_last_campaigns",
+            label="in one of the last … campaigns",
+            value_kind=segments.CAMPAIGNS,
+            compile=lambda n, key, fact=fact: Q(_engaged_in_last_sends(fact, n)),
+        )
+        segments.operator_register(
+            field=field,
+            name="not_in_last_campaigns",
+            label="in none of the last … campaigns they were sent",
+            value_kind=segments.CAMPAIGNS,
+            compile=lambda n, key, fact=fact: (
+                Q(_mailed_in_last_sends(n)) & ~Q(_engaged_in_last_sends(fact, n))
+            ),
+        )

@@ -24,18 +24,27 @@ class CampaignForm(forms.ModelForm):
             "body",
             "postal_address",
             "groups",
+            "segments",
+            "excluded_groups",
+            "excluded_segments",
             "products",
             "coupon",
         ]
         widgets = {
             "body": forms.Textarea(attrs={"rows": 14, "spellcheck": "true"}),
             "groups": forms.CheckboxSelectMultiple,
+            "segments": forms.CheckboxSelectMultiple,
+            "excluded_groups": forms.CheckboxSelectMultiple,
+            "excluded_segments": forms.CheckboxSelectMultiple,
             "products": forms.CheckboxSelectMultiple,
         }
         help_texts = {
             "subject": MERGE_FIELD_HELP,
             "body": "HTML: paragraphs, headings, lists, links and images. " + MERGE_FIELD_HELP,
-            "groups": "The mail goes to every contact in any of these groups, once.",
+            "groups": "The mail goes to every contact in any of these groups or segments, once.",
+            "segments": "Segments are evaluated when the campaign is sent.",
+            "excluded_groups": "Nobody in these groups gets the mail, even if chosen above.",
+            "excluded_segments": "Nobody in these segments gets the mail.",
             "products": "Shown as recommended products below the body.",
             "postal_address": "Shown in the footer; the law asks for it in marketing mail.",
         }
@@ -48,6 +57,8 @@ class CampaignForm(forms.ModelForm):
             Q(active=True) | Q(pk__in=chosen.values("pk"))
         ).order_by("name")
         self.fields["coupon"].empty_label = "No coupon"
+        self.fields["excluded_groups"].label = "Leave out groups"
+        self.fields["excluded_segments"].label = "Leave out segments"
 
     def _merge_fields(self, name: str, where: str) -> str:
         text = self.cleaned_data[name]

@@ -3,7 +3,7 @@ from django.db import models
 
 from campaigns import tokens
 from campaigns.validators import http_url_validator
-from contacts.models import Contact, Group
+from contacts.models import Contact, Group, Segment
 
 
 def default_postal_address() -> str:
@@ -113,6 +113,13 @@ class Campaign(models.Model):
     )
     postal_address = models.CharField(max_length=300, default=default_postal_address)
     groups = models.ManyToManyField(Group, related_name="campaigns", blank=True)
+    # The audience is (groups + segments) - (excluded groups + excluded
+    # segments), decided in one SQL statement by campaigns.audience.
+    segments = models.ManyToManyField(Segment, related_name="campaigns", blank=True)
+    excluded_groups = models.ManyToManyField(Group, related_name="excluding_campaigns", blank=True)
+    excluded_segments = models.ManyToManyField(
+        Segment, related_name="excluding_campaigns", blank=True
+    )
     products = models.ManyToManyField(Product, related_name="campaigns", blank=True)
     coupon = models.ForeignKey(
         Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns"
@@ -322,6 +329,18 @@ class Message(models.Model):
                 fields=["claimed_at"],
                 condition=models.Q(status="sending"),
                 name="message_sending_claimed",
+            ),
+            # Segments: who opened / clicked in the last N campaigns (a small
+            # share of the messages, read by send).
+            models.Index(
+                fields=["send", "contact"],
+                condition=models.Q(opened_at__isnull=False),
+                name="message_opened",
+            ),
+            models.Index(
+                fields=["send", "contact"],
+                condition=models.Q(clicked_at__isnull=False),
+                name="message_clicked",
             ),
         ]
 

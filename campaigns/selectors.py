@@ -9,7 +9,8 @@ from django.utils import timezone
 from campaigns.models import Campaign, Coupon, Message, Send
 from campaigns.personalisation import recipient_values
 from campaigns.rendering import PreviewUrls, RenderedMail, compile_campaign, personalise
-from contacts.models import Contact, Group
+from contacts.models import Contact, Group, Segment
+from contacts.segments import segment_filter
 
 # Unique codes are handed out at send time; a preview shows where one goes.
 PREVIEW_UNIQUE_CODE = "YOUR-CODE"
@@ -20,8 +21,22 @@ def campaign_list() -> QuerySet:
 
 
 def campaign_audience(*, campaign: Campaign) -> QuerySet:
-    """The contacts in any of the campaign's groups, each once."""
-    return Contact.objects.filter(groups__campaigns=campaign).distinct()
+    """The contacts in any of the campaign's groups or segments and in none
+    of its exclusions, each once (campaigns.audience decides the same in SQL)."""
+    members = Contact.groups.through.objects
+    included = Q(pk__in=members.filter(group__campaigns=campaign).values("contact_id"))
+    for segment in campaign.segments.all():
+        included |= segment_filter(segment.rules)
+    contacts = Contact.objects.filter(included)
+    excluded = members.filter(group__excluding_campaigns=campaign).values("contact_id")
+    contacts = contacts.exclude(pk__in=excluded)
+    for segment in campaign.excluded_segments.all():
+        contacts = contacts.exclude(segment_filter(segment.rules))
+    return contacts
+
+
+def campaign_segments(*, campaign: Campaign) -> QuerySet:
+    return Segment.objects.filter(campaigns=campaign)
 
 
 def campaign_groups(*, campaign: Campaign) -> QuerySet:

@@ -289,8 +289,8 @@ def _stopped(send: Send, batch: str, stop: Stop, is_retry: bool) -> BatchOutcome
 
 def campaign_check_sendable(campaign: Campaign) -> None:
     """Raise CampaignNotSendable or TemplateProblem, in front of the user."""
-    if not campaign.groups.exists():
-        raise CampaignNotSendable("Pick at least one group to send to.")
+    if not campaign.groups.exists() and not campaign.segments.exists():
+        raise CampaignNotSendable("Pick at least one group or segment to send to.")
     if any(ch in campaign.from_name for ch in "\r\n") or not campaign.from_name.strip():
         raise CampaignNotSendable("The sender name must be one line of text.")
     compile_campaign(campaign)

@@ -115,15 +115,19 @@ def campaign_detail(request, pk: int):
         preview, problem = None, str(error)
     query = urlencode({key: value for key, value in choice.items() if value})
     groups = selectors.campaign_groups(campaign=campaign)
+    segments = list(selectors.campaign_segments(campaign=campaign))
     summary = audience_summary(campaign=campaign)
     latest_send = selectors.campaign_latest_send(campaign=campaign)
     context = {
         "campaign": campaign,
         "groups": groups,
+        "segments": segments,
+        "excluded_groups": campaign.excluded_groups.all(),
+        "excluded_segments": campaign.excluded_segments.all(),
         "products": campaign.products.all(),
         "summary": summary,
         "skipped_text": ", ".join(f"{n:,} {label.lower()}" for _, label, n in summary.skipped),
-        "send_blocker": _send_blocker(campaign, groups, summary, problem),
+        "send_blocker": _send_blocker(campaign, [*groups, *segments], summary, problem),
         "latest_send": latest_send,
         "latest_progress": latest_send and selectors.send_progress(send=latest_send),
         "preview_contacts": selectors.campaign_preview_contacts(campaign=campaign),
@@ -138,14 +142,14 @@ def campaign_detail(request, pk: int):
     return render(request, "campaigns/campaign_detail.html", context)
 
 
-def _send_blocker(campaign: Campaign, groups, summary: AudienceSummary, problem: str) -> str:
+def _send_blocker(campaign: Campaign, audience, summary: AudienceSummary, problem: str) -> str:
     """Why the send button is disabled, or "" when it is not."""
-    if not groups:
-        return "Pick at least one group first."
+    if not audience:
+        return "Pick at least one group or segment first."
     if problem:
         return "Fix the content problem first."
     if not summary.total:
-        return "The chosen groups have no contacts yet."
+        return "The chosen groups and segments have no contacts yet."
     if not summary.recipients:
         return f"Nobody can get this mail: all {summary.total} contacts would be skipped."
     if summary.free_codes is not None and summary.code_shortfall >= summary.recipients:

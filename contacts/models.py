@@ -227,6 +227,13 @@ class AuditEntry(models.Model):
         CONTACT_EXPORTED = "contact_exported", "Contact's data exported"
         UNCONFIRMED_EXPIRED = "unconfirmed_expired", "Unconfirmed contacts expired"
 
+        # Contacts and segments in the staff UI.
+        CONTACT_ADDED = "contact_added", "Contact added"
+        CONTACT_EDITED = "contact_edited", "Contact edited"
+        CONTACTS_BULK_CHANGED = "contacts_bulk_changed", "Contacts changed in bulk"
+        SEGMENT_SAVED = "segment_saved", "Segment saved"
+        SEGMENT_DELETED = "segment_deleted", "Segment deleted"
+
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The name is kept apart so the entry still says who once the user is gone.
     actor = models.ForeignKey(
@@ -370,6 +377,32 @@ class SignupForm(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Segment(models.Model):
+    """A saved rule over contacts, evaluated whenever it is read (a live count,
+    a campaign's audience at send time): see contacts.segments for the rules
+    and how they become one SQL query."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    # {"match": "all" | "any", "rules": [{"field", "op", "value"[, "key"]}]}
+    rules = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]

@@ -1,10 +1,11 @@
-"""Celery entry points of contacts: thin, they call contacts.consent."""
+"""Celery entry points of contacts: thin, they call contacts' services."""
 
 import smtplib
 
 from celery import shared_task
 
 from contacts import consent
+from contacts.tiers import tiers_update
 
 
 @shared_task(
@@ -19,3 +20,8 @@ def consent_confirmation_send_task(record_id: int) -> None:
 @shared_task
 def contacts_expire_unconfirmed_task() -> int:
     return consent.contacts_expire_unconfirmed()
+
+
+@shared_task
+def tiers_update_task() -> dict[str, int]:
+    return tiers_update()

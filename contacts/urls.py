@@ -5,7 +5,11 @@ from contacts import consent_views, views
 app_name = "contacts"
 urlpatterns = [
     path("", views.contact_list, name="list"),
+    path("add/", views.contact_add, name="add"),
+    path("bulk/", views.contact_bulk, name="bulk"),
+    path("export/", views.contact_export, name="export"),
     path("<int:pk>/", views.contact_detail, name="detail"),
+    path("<int:pk>/edit/", views.contact_edit, name="edit"),
     path("<int:pk>/erase/", views.contact_erase_view, name="erase"),
     path("groups/", views.group_list, name="groups"),
     path("groups/<int:pk>/", views.group_detail, name="group"),
@@ -17,4 +21,10 @@ urlpatterns = [
         consent_views.suppression_remove,
         name="suppression_remove",
     ),
+    path("segments/", views.segment_list, name="segments"),
+    path("segments/new/", views.segment_add, name="segment_add"),
+    path("segments/count/", views.segment_preview_count, name="segment_preview_count"),
+    path("segments/<int:pk>/edit/", views.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/count/", views.segment_count_view, name="segment_count"),
+    path("segments/<int:pk>/delete/", views.segment_delete, name="segment_delete"),
 ]

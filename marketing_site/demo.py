@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
@@ -36,9 +37,11 @@ from contacts.models import (
     Contact,
     DomainSuppression,
     Group,
+    Segment,
     SignupForm,
     Suppression,
 )
+from contacts.tiers import tiers_update
 from marketing_site.roles import ADMIN, role_assign, user_role
 
 NEWSLETTER, VIP, RUSSIAN = "Newsletter", "VIP customers", "Russian speakers"
@@ -125,6 +128,7 @@ def demo_data_create() -> DemoLogin:
         demo_sending_rules_create()
         demo_history_create(groups=groups, products=products)
         demo_consent_create(groups=groups)
+        demo_audience_create()
         return demo_login_create()
 
 
@@ -479,3 +483,69 @@ def _demo_consent(contact, action, days_ago, fields, later=0.0) -> ConsentRecord
         details={"groups": ["Weekly newsletter"]},
         **fields,
     )
+
+
+# --- Contacts and audience: engagement, orders, tiers, segments ------------------
+
+DEMO_SEGMENTS = {
+    "Active buyers": (
+        "Opened or clicked lately and ordered at least once.",
+        {"match": "all", "rules": [
+            {"field": "engagement_tier", "op": "eq", "value": "active"},
+            {"field": "order_count", "op": "gte", "value": 1},
+        ]},
+    ),
+    "Dormant customers": (
+        "Bought before, silent for half a year: the win-back audience.",
+        {"match": "all", "rules": [
+            {"field": "engagement_tier", "op": "eq", "value": "dormant"},
+            {"field": "order_count", "op": "gte", "value": 1},
+        ]},
+    ),
+    "Russian speakers who spent over 100": (
+        "",
+        {"match": "all", "rules": [
+            {"field": "locale", "op": "eq", "value": "ru"},
+            {"field": "total_spent", "op": "gt", "value": "100"},
+        ]},
+    ),
+}  # fmt: skip
+
+
+def demo_audience_create() -> None:
+    """Give the demo contacts a signup date, engagement and orders where they
+    have none yet, sort them into tiers and add a few segments. Once the
+    segments exist this is done (the beat task keeps the tiers current)."""
+    if Segment.objects.filter(name__in=DEMO_SEGMENTS).count() == len(DEMO_SEGMENTS):
+        return
+    emails = [contact.email for contact, _ in _demo_contacts()]
+    demo = Contact.objects.filter(email__in=emails)
+    # Signed up when they consented, so some have been around for months.
+    demo.filter(consent_at__isnull=False, created_at__gt=F("consent_at")).update(
+        created_at=F("consent_at")
+    )
+    now = timezone.now()
+    silent = set(
+        demo.filter(last_opened_at__isnull=True, last_clicked_at__isnull=True).values_list(
+            "email", flat=True
+        )
+    )
+    no_orders = set(
+        demo.filter(order_count=0, last_order_at__isnull=True).values_list("email", flat=True)
+    )
+    for index, email in enumerate(emails):
+        opened = [now - timedelta(days=2 + index % 20), now - timedelta(days=100),
+                  now - timedelta(days=200), None][index % 4]  # fmt: skip
+        if opened and email in silent:
+            demo.filter(email=email).update(last_opened_at=opened)
+        if (orders := index % 12) and email in no_orders:
+            demo.filter(email=email).update(
+                order_count=orders,
+                total_spent=Decimal("23.40") * orders,
+                last_order_at=now - timedelta(days=5 + 9 * index),
+            )
+    tiers_update()
+    for name, (description, rules) in DEMO_SEGMENTS.items():
+        Segment.objects.get_or_create(
+            name=name, defaults={"description": description, "rules": rules}
+        )

@@ -24,6 +24,7 @@ _VIEWER = [
     # Consent: the suppression list is read by everyone, added to by marketers.
     "contacts.view_suppression",
     "contacts.view_domainsuppression",
+    "contacts.view_segment",
 ]
 _MARKETER = [
     *_VIEWER,
@@ -32,6 +33,10 @@ _MARKETER = [
     "campaigns.send_campaign",
     "contacts.add_suppression",
     "contacts.add_domainsuppression",
+    # Segments are how marketers choose an audience.
+    "contacts.add_segment",
+    "contacts.change_segment",
+    "contacts.delete_segment",
 ]
 # "app.*" is every permission of that app. An admin also uses the Django
 # admin (lists, imports, products, coupons, the frequency policy, periodic

@@ -324,6 +324,24 @@ if min(SEND_RATE_PER_SECOND, SEND_RATE_PER_HOUR, SEND_MONTHLY_QUOTA) < 0:
 # Per-second limits per recipient domain, e.g. "gmail.com=20,outlook.com=10".
 SEND_DOMAIN_RATES = env_domain_rates("SEND_DOMAIN_RATES", "")
 
+# --- Contacts: engagement tiers (contacts.tiers) -------------------------------
+# Days of human opens/clicks that make a contact active; of silence that make
+# them inactive and dormant; a contact who never engaged is new this long.
+ENGAGEMENT_ACTIVE_DAYS = env_int("ENGAGEMENT_ACTIVE_DAYS", 30)
+ENGAGEMENT_INACTIVE_DAYS = env_int("ENGAGEMENT_INACTIVE_DAYS", 90)
+ENGAGEMENT_DORMANT_DAYS = env_int("ENGAGEMENT_DORMANT_DAYS", 180)
+ENGAGEMENT_NEW_DAYS = env_int("ENGAGEMENT_NEW_DAYS", 30)
+if not (
+    0 < ENGAGEMENT_ACTIVE_DAYS <= ENGAGEMENT_INACTIVE_DAYS < ENGAGEMENT_DORMANT_DAYS
+    and 0 < ENGAGEMENT_NEW_DAYS <= ENGAGEMENT_INACTIVE_DAYS
+):
+    raise ImproperlyConfigured(
+        "Engagement tiers need 0 < ENGAGEMENT_ACTIVE_DAYS <= ENGAGEMENT_INACTIVE_DAYS "
+        "< ENGAGEMENT_DORMANT_DAYS and 0 < ENGAGEMENT_NEW_DAYS <= ENGAGEMENT_INACTIVE_DAYS"
+    )
+# How often the periodic task moves contacts between tiers.
+ENGAGEMENT_UPDATE_INTERVAL_SECONDS = env_int("ENGAGEMENT_UPDATE_INTERVAL_SECONDS", 3600)
+
 # --- Celery -----------------------------------------------------------------
 # "localhost" only keeps kombu from warning that no host was named.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
@@ -363,6 +381,10 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stalled-sends": {
         "task": "campaigns.tasks.send_recover_task",
         "schedule": float(SEND_RECOVERY_INTERVAL_SECONDS),
+    },
+    "update-engagement-tiers": {
+        "task": "contacts.tasks.tiers_update_task",
+        "schedule": float(ENGAGEMENT_UPDATE_INTERVAL_SECONDS),
     },
 }
 CELERY_TIMEZONE = TIME_ZONE

@@ -286,7 +286,7 @@ def test_it_refuses_to_send_without_an_audience_or_with_broken_content(client, b
     no_groups = client.post(reverse("campaigns:send", args=[nobody.pk]), follow=True)
     broken = client.post(reverse("campaigns:send", args=[draft.pk]), follow=True)
 
-    assert "Pick at least one group to send to." in no_groups.content.decode()
+    assert "Pick at least one group or segment to send to." in no_groups.content.decode()
     assert "unknown field “contact.password”" in broken.content.decode()
     assert not Send.objects.exists()
     assert mail.outbox == []
