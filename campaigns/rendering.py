@@ -23,7 +23,8 @@ from mjml import mjml2html
 from campaigns import tokens
 from campaigns.personalisation import MergeField, TemplateProblem, field_value, parse
 
-# A part is a list of segments: str, ("f", path, default), ("u", name), ("c", link index).
+# A part is a list of segments: str, ("f", path, default), ("u", name), ("c", link index),
+# ("l", path): a link chosen per recipient, its index among the links in the value at path.
 Segment = str | tuple
 _HREF = re.compile(r'href="([^"]*)"')
 _TEXT_URL = re.compile(r"https?://[^\s<>\"')]+")
@@ -32,6 +33,20 @@ _BODY_TAGS = {
     "img", "li", "ol", "p", "small", "span", "strong", "sub", "sup", "u", "ul",
 }  # fmt: skip
 _BODY_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
+# Pasted HTML (the composer's custom HTML block) may also lay itself out.
+_CUSTOM_TAGS = _BODY_TAGS | {
+    "div", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "center", "h5", "h6", "pre",
+    "caption", "colgroup", "col", "s", "del", "ins", "mark", "abbr", "figure", "figcaption",
+}  # fmt: skip
+_CUSTOM_ATTRIBUTES = {
+    "*": {"style", "align", "class", "dir", "lang", "title"},
+    "a": {"href", "title", "style", "target"},
+    "img": {"src", "alt", "width", "height", "style", "border"},
+    "table": {"width", "cellpadding", "cellspacing", "border", "role", "bgcolor"},
+    "td": {"width", "height", "valign", "bgcolor", "colspan", "rowspan"},
+    "th": {"width", "valign", "bgcolor", "colspan", "rowspan"},
+    "col": {"width"},
+}
 _CSS_INLINER = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
 
 
@@ -41,21 +56,53 @@ class CompiledContent:
     html: list[Segment]
     text: list[Segment]
     links: list[str] = field(default_factory=list)
+    # Other languages' versions of the mail, sharing `links` with this one.
+    locales: dict[str, "CompiledContent"] = field(default_factory=dict)
+    # Per-recipient product picks: {"slots": n, "candidates": [...]} (campaigns.recommendations).
+    picks: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"subject": self.subject, "html": self.html, "text": self.text, "links": self.links}
+        data = {"subject": self.subject, "html": self.html, "text": self.text, "links": self.links}
+        if self.locales:
+            data["locales"] = {
+                code: {"subject": c.subject, "html": c.html, "text": c.text}
+                for code, c in self.locales.items()
+            }
+        if self.picks:
+            data["picks"] = self.picks
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "CompiledContent":
         def segments(items):
             return [item if isinstance(item, str) else tuple(item) for item in items]
 
+        links = list(data["links"])
+        picks = data.get("picks") or {}
         return cls(
             subject=segments(data["subject"]),
             html=segments(data["html"]),
             text=segments(data["text"]),
-            links=list(data["links"]),
+            links=links,
+            picks=picks,
+            locales={
+                code: cls(
+                    segments(c["subject"]),
+                    segments(c["html"]),
+                    segments(c["text"]),
+                    links,
+                    picks=picks,
+                )
+                for code, c in (data.get("locales") or {}).items()
+            },
         )
+
+    def for_locale(self, locale: str) -> "CompiledContent":
+        """The version in a contact's language, else the main one."""
+        if not self.locales or not locale:
+            return self
+        locale = locale.lower()
+        return self.locales.get(locale) or self.locales.get(locale.split("-")[0]) or self
 
 
 class _Markers:
@@ -65,7 +112,8 @@ class _Markers:
     def __init__(self):
         self.nonce = secrets.token_hex(4)
         self.fields: list[MergeField] = []
-        self.pattern = re.compile(rf"mk{self.nonce}([fuc])(\w+?)k")
+        self.link_paths: list[str] = []
+        self.pattern = re.compile(rf"mk{self.nonce}([fucl])(\w+?)k")
 
     def for_field(self, merge_field: MergeField) -> str:
         self.fields.append(merge_field)
@@ -73,6 +121,10 @@ class _Markers:
 
     def for_url(self, name: str) -> str:
         return f"mk{self.nonce}u{name}k"
+
+    def for_recipient_link(self, path: str) -> str:
+        self.link_paths.append(path)
+        return f"mk{self.nonce}l{len(self.link_paths) - 1}k"
 
     def for_click(self, index: int) -> str:
         return f"mk{self.nonce}c{index}k"
@@ -94,6 +146,8 @@ class _Markers:
                 out.append(("f", merge_field.path, merge_field.default))
             elif kind == "u":
                 out.append(("u", value))
+            elif kind == "l":
+                out.append(("l", self.link_paths[int(value)]))
             else:
                 out.append(("c", int(value)))
             position = match.end()
@@ -112,8 +166,24 @@ def sanitise_body(body: str) -> str:
     )
 
 
-def compile_campaign(campaign) -> CompiledContent:
-    """Compile a campaign's content, or raise TemplateProblem saying what to fix."""
+def sanitise_custom_html(body: str) -> str:
+    return nh3.clean(
+        body,
+        tags=_CUSTOM_TAGS,
+        attributes=_CUSTOM_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+    )
+
+
+def compile_campaign(campaign, *, brand=None) -> CompiledContent:
+    """Compile a campaign's content, or raise TemplateProblem saying what to fix.
+    A campaign made of blocks compiles once per language; one written as a
+    single piece of HTML (`body`) goes through the classic layout."""
+    if campaign.content_blocks:
+        from campaigns.composing import compile_blocks_campaign
+
+        return compile_blocks_campaign(campaign, brand=brand)
     markers = _Markers()
     subject = [
         part if isinstance(part, str) else ("f", part.path, part.default)
@@ -136,6 +206,7 @@ def compile_campaign(campaign) -> CompiledContent:
         "unsubscribe_url": markers.for_url("unsubscribe"),
         "open_url": markers.for_url("open"),
         "web_view_url": markers.for_url("web"),
+        "lang": _lang(getattr(campaign, "locale", "") or "en"),
     }
     try:
         html_document = mjml2html(
@@ -149,6 +220,10 @@ def compile_campaign(campaign) -> CompiledContent:
     text = render_to_string("campaigns/email/layout.txt", {**context, "body": html_to_text(body)})
     text = _rewrite_text_links(text, links, markers)
     return CompiledContent(subject, markers.segments(html_document), markers.segments(text), links)
+
+
+def _lang(locale: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "", locale)[:10] or "en"
 
 
 def _link_index(url: str, links: list[str]) -> int:
@@ -234,6 +309,12 @@ _SLOT_URL_NAMES = {
     "open": "tracking:open",
     "web": "tracking:web_view",
 }
+# Builders of URL slots that another part of the product owns, by slot name:
+# builder(message_id) -> absolute URL. The preference centre registers
+# "preferences" at start-up; until it does, that link is the unsubscribe page,
+# which offers the same choice.
+URL_SLOT_BUILDERS: dict = {}
+_SLOT_FALLBACKS = {"preferences": "unsubscribe"}
 
 
 class TrackedUrls:
@@ -245,6 +326,9 @@ class TrackedUrls:
         self._clicks: dict[int, str] = {}  # each link shows in both parts
 
     def slot(self, name: str) -> str:
+        if name in URL_SLOT_BUILDERS:
+            return URL_SLOT_BUILDERS[name](self.message_id)
+        name = name if name in _SLOT_URL_NAMES else _SLOT_FALLBACKS[name]
         before, after = _url_around(_SLOT_URL_NAMES[name])
         return f"{before}{self.token}{after}"
 
@@ -280,6 +364,9 @@ def fill(
             out.append(quote(field_value(MergeField(segment[1], segment[2]), values)))
         elif segment[0] == "u":
             out.append(quote(urls.slot(segment[1])))
+        elif segment[0] == "l":
+            index = values.get(segment[1], "")
+            out.append(quote(urls.click(int(index), links)) if index else "#")
         else:
             out.append(quote(urls.click(segment[1], links)))
     return "".join(out)
@@ -293,6 +380,7 @@ class RenderedMail:
 
 
 def personalise(content: CompiledContent, values: dict[str, str], urls) -> RenderedMail:
+    content = content.for_locale(values.get("contact.locale", ""))
     subject = fill(content.subject, values, urls, content.links, escape=False)
     return RenderedMail(
         subject=" ".join(subject.split()),  # a header is one line, whatever a name holds
