@@ -50,7 +50,7 @@ BLOCK_TYPES: dict[str, tuple[str, dict]] = {
             "category": "",
             "count": 3,
         },
-    ),  # fmt: skip
+    ),
     "coupon": ("Coupon", {"title": "Your coupon", "text": ""}),
     "divider": ("Divider", {}),
     "social": ("Social links", {"links": [{"network": "instagram", "url": ""}]}),
@@ -345,8 +345,9 @@ def _products(block: dict, ctx: BlockContext, where: str) -> str:
         ctx.text_lines.append(block["title"])
         out.append(
             _section(
-                f'<mj-text align="center" padding="16px 8px 0"><h2 style="margin:0;'
-                f'font-size:21px;font-weight:700">{ctx.marked(block["title"], where)}</h2></mj-text>'
+                '<mj-text align="center" padding="16px 8px 0"><h2 style="margin:0;'
+                'font-size:21px;font-weight:700">'
+                f"{ctx.marked(block['title'], where)}</h2></mj-text>"
             )
         )
     for start in range(0, len(cards), 3):
@@ -364,7 +365,8 @@ def _products(block: dict, ctx: BlockContext, where: str) -> str:
             )
             columns.append(
                 f"<mj-column>{image}"
-                f'<mj-text align="center" font-weight="600" padding-bottom="0">{card.name}</mj-text>'
+                '<mj-text align="center" font-weight="600" padding-bottom="0">'
+                f"{card.name}</mj-text>"
                 f'<mj-text align="center" padding-top="2px">{card.price}</mj-text>'
                 f'<mj-button href="{card.url}" inner-padding="8px 18px" font-size="14px">'
                 f"{ctx.words['view']}</mj-button></mj-column>"
