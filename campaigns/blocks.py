@@ -147,7 +147,11 @@ def block_clean(raw: dict, where: str) -> dict:
         block["level"] = _int(raw.get("level"), 1, 1, 2)
         block["align"] = _choice(raw.get("align"), ALIGNMENTS, "left")
     elif kind in ("text", "html"):
-        block["html"] = _check_fields(_text(raw.get("html"), 100_000), where)
+        from campaigns.rendering import sanitise_body, sanitise_custom_html
+
+        clean = sanitise_body if kind == "text" else sanitise_custom_html
+        # Stored clean too: the composer shows it inside a staff page.
+        block["html"] = clean(_check_fields(_text(raw.get("html"), 100_000), where))
     elif kind == "image":
         block["src"] = _check_url(_text(raw.get("src"), 1000), where, required=True)
         block["alt"] = _check_fields(_text(raw.get("alt"), 300), where)

@@ -224,9 +224,9 @@ def campaign_initial_blocks(campaign: Campaign | None) -> list[dict]:
     body as a custom HTML block, or a simple start for a new campaign."""
     if campaign is not None and campaign.content_blocks:
         return campaign.content_blocks
-    if campaign is not None and campaign.pk:
+    if campaign is not None and campaign.body:
         blocks = [{"type": "header", "tagline": ""}, {"type": "html", "html": campaign.body}]
-        product_ids = list(campaign.products.values_list("pk", flat=True))
+        product_ids = list(campaign.products.values_list("pk", flat=True)) if campaign.pk else []
         if product_ids:
             blocks.append(
                 {"type": "products", "title": "", "rule": "manual",
