@@ -9,7 +9,6 @@ import html
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from mjml import mjml2html
 
@@ -292,8 +291,11 @@ def campaign_apply_template(*, campaign: Campaign, template: CampaignTemplate) -
     return campaign
 
 
-def campaign_templates() -> QuerySet:
-    from campaigns.starters import starter_templates_ensure
+def campaign_templates() -> list[CampaignTemplate]:
+    """The starters in their own order, then the templates staff saved, newest first."""
+    from campaigns.starters import STARTERS, starter_templates_ensure
 
     starter_templates_ensure()
-    return CampaignTemplate.objects.select_related("created_by")
+    order = {starter["slug"]: n for n, starter in enumerate(STARTERS)}
+    templates = CampaignTemplate.objects.order_by("-created_at")
+    return sorted(templates, key=lambda t: (order.get(t.slug, len(order)), not t.slug))

@@ -21,9 +21,9 @@ from campaigns.forms import BrandForm, CampaignForm, SaveAsTemplateForm
 from campaigns.models import Brand, Campaign, CampaignTemplate, Send
 from campaigns.personalisation import TemplateProblem
 from campaigns.rendering import PreviewUrls, compile_campaign, personalise
-from contacts.models import Contact
 from campaigns.services import CampaignNotSendable, campaign_send
 from contacts.audit import Action, audit_record
+from contacts.models import Contact
 
 PAGE_SIZE = 50
 POLL_SECONDS = 3
@@ -148,6 +148,10 @@ def _composer_context(form: CampaignForm, context: dict) -> dict:
     return {**context, "composer": composer, "block_problems": problems}
 
 
+# The fields that change what the mail says; the others may still be empty.
+_CONTENT_FIELDS = {"subject", "preheader", "content_blocks", "locale_content", "text_body"}
+
+
 @login_required
 @permission_required("campaigns.add_campaign", raise_exception=True)
 @require_POST
@@ -156,7 +160,13 @@ def campaign_preview_draft(request):
     sample contact of the chosen language. Nothing is saved."""
     form = CampaignForm(request.POST, instance=Campaign())
     form.is_valid()  # fills the instance with what is valid
-    problems = [str(e) for name, errors in form.errors.items() for e in errors if name != "name"]
+    problems = [
+        error.message
+        for name, errors in form.errors.as_data().items()
+        if name in _CONTENT_FIELDS
+        for error in errors
+        if error.code != "required"
+    ]
     campaign = form.instance
     locale = request.POST.get("preview_locale", "") or campaign.locale
     if problems or not campaign.content_blocks:

@@ -461,15 +461,17 @@
       .catch(function () { status.textContent = "The preview could not be updated; check your connection."; });
   }
 
-  form.querySelectorAll("[data-width]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var phone = button.getAttribute("data-width") === "phone";
-      stage.classList.toggle("is-phone", phone);
-      form.querySelectorAll("[data-width]").forEach(function (other) {
-        other.setAttribute("aria-pressed", String(other === button));
-      });
+  function showWidth(button) {
+    var phone = button.getAttribute("data-width") === "phone";
+    stage.classList.toggle("is-phone", phone);
+    form.querySelectorAll("[data-width]").forEach(function (other) {
+      other.setAttribute("aria-pressed", String(other === button));
     });
+  }
+  form.querySelectorAll("[data-width]").forEach(function (button) {
+    button.addEventListener("click", function () { showWidth(button); });
   });
+  if (window.innerWidth < 700) showWidth(form.querySelector('[data-width="phone"]'));
 
   // Fields outside the blocks (subject, sender, coupon) change the mail too.
   form.addEventListener("input", function (event) {
