@@ -50,8 +50,8 @@ class CampaignForm(forms.ModelForm):
             "groups": "The mail goes to every contact in any of these groups, once.",
             "products": "Shown as recommended products below the body.",
             "postal_address": "Shown in the footer; the law asks for it in marketing mail.",
-            "coupon": "The coupon block shows its code (each recipient’s own for a unique-code "
-            "coupon) and when it expires, in the recipient’s time zone.",
+            "coupon": "The coupon block shows its code (each recipient's own for a unique-code "
+            "coupon) and when it expires, in the recipient's time zone.",
             "text_body": "Some people read mail as plain text. Leave empty to have it written "
             "from the blocks; the footer with the unsubscribe link is always added.",
         }
@@ -131,9 +131,9 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("content_blocks") and not (cleaned.get("body") or "").strip():
-            if "body" not in self.errors and "content_blocks" not in self.errors:
-                self.add_error("content_blocks", "Add some content: at least one block.")
+        empty = not cleaned.get("content_blocks") and not (cleaned.get("body") or "").strip()
+        if empty and "body" not in self.errors and "content_blocks" not in self.errors:
+            self.add_error("content_blocks", "Add some content: at least one block.")
         return cleaned
 
 
