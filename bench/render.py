@@ -96,7 +96,7 @@ def campaign_create():
                     'Здравствуйте, {{ contact.first_name|default:"друг" }}', "Тёплая шерсть."
                 ),
             }
-        },  # fmt: skip
+        },
         coupon=coupon,
     )
 
