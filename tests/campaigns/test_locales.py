@@ -27,7 +27,7 @@ def bilingual(db):
                 "preheader": "",
                 "blocks": [
                     {"type": "heading", "text": "Привет, {{ contact.first_name|default:'друг' }}"},
-                    {"type": "button", "label": "В магазин", "url": "https://shop.example.com/ru"},
+                    {"type": "button", "label": "Купить", "url": "https://shop.example.com/ru"},
                 ],
             }
         },

@@ -52,10 +52,11 @@ def test_a_missing_value_shows_the_default_or_nothing():
 
 def test_custom_attributes_fill_in_and_lists_or_objects_do_not():
     contact = ContactFactory(attributes={"city": "Oslo", "tags": ["a"], "nested": {"x": 1}})
-    mail = blocks_mail(
-        contact,
-        {"type": "text", "html": "<p>{{ contact.attributes.city }}|{{ contact.attributes.tags|default:'none' }}|{{ contact.attributes.nested|default:'none' }}</p>"},
-    )  # fmt: skip
+    text = (
+        "<p>{{ contact.attributes.city }}|{{ contact.attributes.tags|default:'none' }}|"
+        "{{ contact.attributes.nested|default:'none' }}</p>"
+    )
+    mail = blocks_mail(contact, {"type": "text", "html": text})
     assert "Oslo|none|none" in mail.html
 
 
