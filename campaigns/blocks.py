@@ -389,11 +389,10 @@ def _coupon(block: dict, ctx: BlockContext, where: str) -> str:
     title = block["title"] or coupon.description or ctx.words["coupon"]
     code = markers.for_field(MergeField("coupon.code"))
     inner = (
-        f'<mj-text align="center" font-size="15px" color="#312e81">'
-        f"{ctx.marked(title, where)}</mj-text>"
+        f'<mj-text align="center" font-size="15px">{ctx.marked(title, where)}</mj-text>'
         f'<mj-text align="center" font-size="26px" font-weight="700" letter-spacing="3px" '
-        f'color="#1e1b4b" padding="4px 8px"><span style="border:2px dashed #6366f1;'
-        f'padding:6px 14px;display:inline-block">{code}</span></mj-text>'
+        f'padding="4px 8px"><span style="border:2px dashed {ctx.brand.primary_color};'
+        f'padding:6px 14px;display:inline-block;background:#ffffff">{code}</span></mj-text>'
     )
     line = f"{title}: {code}"
     if block["text"]:
@@ -409,7 +408,7 @@ def _coupon(block: dict, ctx: BlockContext, where: str) -> str:
         )
         line += f" ({until} {expires})"
     ctx.text_lines.append(line)
-    return _section(inner, background="#eef2ff", padding="16px 16px")
+    return _section(inner, background=ctx.brand.background_color, padding="16px 16px")
 
 
 def _divider(block: dict, ctx: BlockContext, where: str) -> str:
