@@ -207,6 +207,7 @@ def compile_campaign(campaign, *, brand=None) -> CompiledContent:
         "open_url": markers.for_url("open"),
         "web_view_url": markers.for_url("web"),
         "lang": _lang(getattr(campaign, "locale", "") or "en"),
+        "brand": brand or _brand(),
     }
     try:
         html_document = mjml2html(
@@ -220,6 +221,12 @@ def compile_campaign(campaign, *, brand=None) -> CompiledContent:
     text = render_to_string("campaigns/email/layout.txt", {**context, "body": html_to_text(body)})
     text = _rewrite_text_links(text, links, markers)
     return CompiledContent(subject, markers.segments(html_document), markers.segments(text), links)
+
+
+def _brand():
+    from campaigns.models import Brand
+
+    return Brand.current()
 
 
 def _lang(locale: str) -> str:
