@@ -159,6 +159,12 @@ class BrandForm(forms.ModelForm):
                 "background_color",
             )
         }  # fmt: skip
+        labels = {
+            "website_url": "Website",
+            "button_text_color": "Button text colour",
+            "link_color": "Link colour",
+            "text_color": "Text colour",
+        }
         help_texts = {
             "link_color": "Links in the text of every mail.",
             "background_color": "Around the mail; the footer text picks a colour that stays "

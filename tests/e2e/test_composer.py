@@ -136,3 +136,28 @@ def test_the_composer_works_on_a_phone_and_in_two_languages(live_server, page):
     assert versions["ru"]["blocks"][1]["text"] == "Привет!"
     # nothing overflows the phone's width
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_marketer_sets_the_brand_and_sees_a_sample_mail(live_server, page):
+    UserFactory(username="bob", role="marketer")
+    _log_in(page, live_server, f"{live_server.url}/campaigns/brand/")
+    expect(page.get_by_role("heading", name="Brand settings")).to_be_visible()
+    sample = page.frame_locator("iframe.brand-sample")
+    expect(sample.get_by_text("Our shop").first).to_be_visible()
+
+    page.get_by_label("Shop name").fill("Wool & Co")
+    page.get_by_label("Button colour").fill("#0b7285")
+    page.get_by_role("button", name="Save brand").click()
+
+    expect(page.get_by_text("Brand saved")).to_be_visible()
+    expect(sample.get_by_text("Wool & Co").first).to_be_visible()
+    colour = sample.get_by_role("link", name="The main button").evaluate(
+        "a => getComputedStyle(a.closest('td')).backgroundColor"
+    )
+    assert colour == "rgb(11, 114, 133)"
+    _shoot(page, "brand-1280.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shoot(page, "brand-390.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
