@@ -1,4 +1,5 @@
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -205,3 +206,20 @@ def test_a_campaign_without_blocks_still_uses_its_html_body():
     campaign = CampaignFactory(locale="de")
     mail = render(campaign)
     assert "Hello Olga," in mail.html and '<html lang="de"' in mail.html
+
+
+def test_the_coupon_block_shows_each_recipients_code_and_expiry_in_their_time_zone():
+    coupon = CouponFactory(
+        kind="unique", code="", expires_at=datetime(2026, 12, 31, 22, 30, tzinfo=UTC)
+    )
+    content = compile_campaign(campaign_of("coupon", coupon=coupon))
+    tokyo = ContactFactory(time_zone="Asia/Tokyo")
+    values = recipient_values(tokyo, "AUT-123", coupon.expires_at)
+    mail = personalise(content, values, PreviewUrls())
+    assert "AUT-123" in mail.html and "AUT-123" in mail.text
+    assert "Valid until 1 January 2027, 07:30 (Asia/Tokyo)" in mail.html
+    berlin = recipient_values(ContactFactory(time_zone="Europe/Berlin"), "AUT-9", coupon.expires_at)
+    assert (
+        "31 December 2026, 23:30 (Europe/Berlin)"
+        in personalise(content, berlin, PreviewUrls()).text
+    )

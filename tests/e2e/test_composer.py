@@ -65,9 +65,21 @@ def test_a_marketer_composes_a_mail_from_blocks_and_sees_it_at_both_widths(live_
     button.get_by_label("Links to").fill("https://shop.example.com/sale")
     expect(preview.get_by_role("link", name="Shop the sale")).to_be_visible()
 
-    # and moves it above the text
+    # and moves it above the text with the keyboard-friendly button
     page.get_by_role("button", name="Move up (Button)").click()
     assert _block_types(page) == ["header", "heading", "button", "text", "footer"]
+
+    # and drags the text above the heading, then back below the button
+    # (a tall window: a scroll in the middle of a drag would move the pointer)
+    page.set_viewport_size({"width": 1280, "height": 2400})
+    page.locator("[data-type=text] .drag-handle").drag_to(page.locator("[data-type=heading]"))
+    assert _block_types(page) == ["header", "text", "heading", "button", "footer"]
+    page.locator("[data-type=text] .drag-handle").drag_to(page.locator("[data-type=button]"))
+    assert _block_types(page) == ["header", "heading", "button", "text", "footer"]
+    # the footer stays last
+    page.locator("[data-type=text] .drag-handle").drag_to(page.locator("[data-type=footer]"))
+    assert _block_types(page)[-1] == "footer"
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # and inserts the first name into the heading with the field picker
     heading.click()
