@@ -7,6 +7,18 @@ from campaigns.models import Brand, Campaign, Product
 from campaigns.personalisation import TemplateProblem, parse
 
 LOCALE_CHOICES = list(LOCALE_NAMES.items())
+KIND_CHOICES = [
+    (
+        "marketing",
+        "Marketing: newsletters, promotions, invitations. Skips contacts who unsubscribed or "
+        "have not confirmed, and respects the frequency cap.",
+    ),
+    (
+        "transactional",
+        "Transactional: order and account mail only. Reaches every contact who has not bounced "
+        "or complained, even the unsubscribed, ahead of marketing mail.",
+    ),
+]
 
 MERGE_FIELD_HELP = (
     'Personalise with merge fields such as {{ contact.first_name|default:"there" }}, '
@@ -64,6 +76,9 @@ class CampaignForm(forms.ModelForm):
             Q(active=True) | Q(pk__in=chosen.values("pk"))
         ).order_by("name")
         self.fields["coupon"].empty_label = "No coupon"
+        self.fields["kind"].widget = forms.RadioSelect()
+        self.fields["kind"].choices = KIND_CHOICES
+        self.fields["kind"].help_text = ""
         # Forms that predate languages (and the API) may leave it out: the main
         # language then stays what it was.
         self.fields["locale"].required = False
