@@ -465,10 +465,11 @@ def _footer(block: dict, ctx: BlockContext, where: str) -> str:
     unsubscribe = markers.for_url("unsubscribe")
     preferences = markers.for_url("preferences")
     extra = f"{ctx.marked(block['text'], where)}<br />" if block["text"] else ""
-    why = html.escape(words["why"].format(name=ctx.from_name))
+    sender = ctx.from_name or ctx.brand.name  # a draft may not name its sender yet
+    why = html.escape(words["why"].format(name=sender))
     inner = (
         f'<mj-text align="center" font-size="13px" line-height="1.6" color="{colour}">'
-        f"{extra}<strong>{html.escape(ctx.from_name)}</strong> · "
+        f"{extra}<strong>{html.escape(sender)}</strong> · "
         f"{html.escape(ctx.postal_address)}<br />{why}<br />"
         f'<a href="{unsubscribe}" {link}>{words["unsubscribe"]}</a> · '
         f'<a href="{preferences}" {link}>{words["preferences"]}</a></mj-text>'
@@ -478,7 +479,7 @@ def _footer(block: dict, ctx: BlockContext, where: str) -> str:
     ctx.text_lines.append(
         "--\n"
         + (f"{block['text']}\n" if block["text"] else "")
-        + f"{ctx.from_name}, {ctx.postal_address}\n"
+        + f"{sender}, {ctx.postal_address}\n"
         + f"{words['unsubscribe']}: {unsubscribe}\n{words['preferences']}: {preferences}"
     )
     return f'<mj-section padding="16px 16px 24px"><mj-column>{inner}</mj-column></mj-section>'
