@@ -71,3 +71,5 @@ bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/tracking_load.py $(BENCH_TRACKING_SECONDS)
 
 	$(BIN)/python bench/segment_count.py $(BENCH_CONTACTS)
+
+	$(BIN)/python bench/render.py $(BENCH_RECIPIENTS)

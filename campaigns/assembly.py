@@ -12,6 +12,7 @@ SMTP exchange itself (ARCHITECTURE.md, decision 1).
 import binascii
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from email.header import Header
 from email.utils import formataddr, formatdate
 from functools import lru_cache
@@ -20,6 +21,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from campaigns.models import Campaign, Message, Send
 from campaigns.personalisation import recipient_values
+from campaigns.recommendations import picker_for, picks_values
 from campaigns.rendering import CompiledContent, RenderedMail, TrackedUrls, fill, personalise
 
 
@@ -34,6 +36,7 @@ class PreparedMail:
     domain: str
     shared_code: str
     nonce: str  # the same in every worker, so a message's Message-ID never varies
+    coupon_expires_at: datetime | None = None
 
     def __post_init__(self):
         self.boundary = f"=_{self.nonce}"  # "=_" never occurs in quoted-printable text
@@ -52,9 +55,16 @@ class PreparedMail:
         self._text_head = f"\r\n--{self.boundary}\r\n{part.format('plain')}\r\n\r\n".encode()
         self._html_head = f"\r\n--{self.boundary}\r\n{part.format('html')}\r\n\r\n".encode()
         self._end = f"\r\n--{self.boundary}--\r\n".encode()
-        # The fixed text of each part, encoded once per send.
-        self._text_parts = _pre_encoded(self.content.text)
-        self._html_parts = _pre_encoded(self.content.html)
+        # The fixed text of each part, encoded once per send and language.
+        self._encoded: dict[int, tuple[list, list]] = {}
+        self._merge_templates: dict[str, MergeTemplate] = {}
+        self._picker = picker_for(self.content.picks)
+
+    def _parts(self, content: CompiledContent) -> tuple[list, list]:
+        key = id(content)
+        if key not in self._encoded:
+            self._encoded[key] = (_pre_encoded(content.text), _pre_encoded(content.html))
+        return self._encoded[key]
 
     def message_id(self, message_id: int) -> str:
         prefix, suffix = self.message_id_parts
@@ -72,7 +82,11 @@ class PreparedMail:
 
     def values(self, message: Message) -> dict[str, str]:
         """What the merge fields show for this recipient."""
-        return recipient_values(message.contact, message.coupon_code or self.shared_code)
+        values = recipient_values(
+            message.contact, message.coupon_code or self.shared_code, self.coupon_expires_at
+        )
+        values.update(picks_values(self._picker, message.contact))
+        return values
 
     def personal_headers(self, message: Message, urls: TrackedUrls) -> dict[str, str]:
         return {
@@ -87,8 +101,10 @@ class PreparedMail:
             return _email_package_bytes(self.as_email(message))
         urls = TrackedUrls(message.pk, self.send_id)
         values = self.values(message)
-        links = self.content.links
-        subject = " ".join(fill(self.content.subject, values, urls, links, escape=False).split())
+        content = self.content.for_locale(values.get("contact.locale", ""))
+        links = content.links
+        text_parts, html_parts = self._parts(content)
+        subject = " ".join(fill(content.subject, values, urls, links, escape=False).split())
         head = _header_lines(
             [
                 ("Date", formatdate()),
@@ -103,27 +119,35 @@ class PreparedMail:
                 self._head,
                 b"\r\n",  # end of the headers
                 self._text_head,
-                *_filled_encoded(self._text_parts, values, urls, links, escape=False),
+                *_filled_encoded(text_parts, values, urls, links, escape=False),
                 self._html_head,
-                *_filled_encoded(self._html_parts, values, urls, links, escape=True),
+                *_filled_encoded(html_parts, values, urls, links, escape=True),
                 self._end,
             ]
         )
 
-    def merge_template(self) -> "MergeTemplate":
+    def merge_template(self, locale: str = "") -> "MergeTemplate":
         """The content with a merge key in place of each personal segment, for
-        ESPs that fill in each recipient's copy themselves."""
-        if not hasattr(self, "_merge_template"):
-            self._merge_template = MergeTemplate.build(self.content, self.nonce)
-        return self._merge_template
+        ESPs that fill in each recipient's copy themselves (one per language)."""
+        content = self.content.for_locale(locale)
+        key = next((code for code, c in self.content.locales.items() if c is content), "")
+        if key not in self._merge_templates:
+            self._merge_templates[key] = MergeTemplate.build(content, self.nonce)
+        return self._merge_templates[key]
+
+    def message_locale(self, message: Message) -> str:
+        """The language version a message gets ("" for the main one)."""
+        content = self.content.for_locale(message.contact.locale if message.contact else "")
+        return next((code for code, c in self.content.locales.items() if c is content), "")
 
     def merge_values(self, message: Message) -> tuple[dict[str, str], dict[str, str]]:
         """One recipient's merge data and personal headers."""
         urls = TrackedUrls(message.pk, self.send_id)
         values = self.values(message)
+        template = self.merge_template(values.get("contact.locale", ""))
         merge = {
             key: " ".join(text.split()) if part == "subject" else text
-            for key, part, segment, escape in self.merge_template().keys
+            for key, part, segment, escape in template.keys
             for text in [fill([segment], values, urls, self.content.links, escape=escape)]
         }
         return merge, self.personal_headers(message, urls)
@@ -260,5 +284,6 @@ def prepared_mail(send: Send) -> PreparedMail:
         reply_to=campaign.reply_to,
         domain=campaign.from_email.rpartition("@")[2],
         shared_code=campaign_shared_code(campaign),
+        coupon_expires_at=campaign.coupon.expires_at if campaign.coupon else None,
         nonce=hashlib.sha256(f"{send.pk}:{send.created_at.isoformat()}".encode()).hexdigest()[:12],
     )

@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from campaigns import tokens
-from campaigns.validators import http_url_validator
+from campaigns.validators import hex_colour_validator, http_url_validator
 from contacts.models import Contact, Group, Segment
 
 
@@ -19,12 +20,25 @@ class Product(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     active = models.BooleanField(default=True)
+    # The composer's catalogue: the shop sync keeps these current.
+    category = models.CharField(max_length=100, blank=True, db_index=True)
+    stock = models.IntegerField(
+        null=True, blank=True, help_text="Items in stock; empty when the shop does not count them."
+    )
+    sales_count = models.PositiveIntegerField(
+        default=0, help_text="Items sold lately; the bestsellers rule ranks by it."
+    )
+    added_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock is None or self.stock > 0
 
 
 class Coupon(models.Model):
@@ -109,7 +123,7 @@ class Campaign(models.Model):
     from_email = models.EmailField()
     reply_to = models.EmailField(blank=True)
     body = models.TextField(
-        help_text='HTML. Personalise with {{ contact.first_name|default:"there" }}.'
+        blank=True, help_text='HTML. Personalise with {{ contact.first_name|default:"there" }}.'
     )
     postal_address = models.CharField(max_length=300, default=default_postal_address)
     groups = models.ManyToManyField(Group, related_name="campaigns", blank=True)
@@ -130,6 +144,23 @@ class Campaign(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The composer (campaigns.blocks): an ordered list of blocks. Empty for a
+    # campaign written as one piece of HTML in `body`.
+    content_blocks = models.JSONField(default=list, blank=True)
+    locale = models.CharField(
+        "Main language",
+        max_length=10,
+        default="en",
+        help_text="The language of the main content; contacts without a version in their "
+        "own language get this one.",
+    )
+    # Other languages: {"ru": {"subject": ..., "preheader": ..., "blocks": [...]}}.
+    locale_content = models.JSONField(default=dict, blank=True)
+    text_body = models.TextField(
+        "Plain-text part",
+        blank=True,
+        help_text="Leave empty to have it written from the blocks.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -397,3 +428,93 @@ class ThrottleBucket(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Brand(models.Model):
+    """How every mail looks: one row, edited by staff on the brand page."""
+
+    FONTS = {
+        "system": "-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif",
+        "georgia": "Georgia, 'Times New Roman', serif",
+        "verdana": "Verdana, Geneva, sans-serif",
+        "trebuchet": "'Trebuchet MS', Helvetica, sans-serif",
+    }
+
+    class Font(models.TextChoices):
+        SYSTEM = "system", "System sans-serif (Helvetica, Arial)"
+        GEORGIA = "georgia", "Georgia (serif)"
+        VERDANA = "verdana", "Verdana (wide sans-serif)"
+        TREBUCHET = "trebuchet", "Trebuchet MS"
+
+    name = models.CharField("Shop name", max_length=100, default="Our shop")
+    logo_url = models.URLField(
+        "Logo", max_length=500, blank=True, validators=[http_url_validator],
+        help_text="An https address of a PNG or JPG, about 300 px wide.",
+    )  # fmt: skip
+    logo_width = models.PositiveSmallIntegerField(default=140, help_text="Width in the mail, px.")
+    website_url = models.URLField(max_length=500, blank=True, validators=[http_url_validator])
+    primary_color = models.CharField(
+        "Button colour", max_length=7, default="#4f46e5", validators=[hex_colour_validator]
+    )
+    button_text_color = models.CharField(
+        max_length=7, default="#ffffff", validators=[hex_colour_validator]
+    )
+    link_color = models.CharField(
+        max_length=7, default="#4338ca", validators=[hex_colour_validator]
+    )
+    text_color = models.CharField(
+        max_length=7, default="#1f2937", validators=[hex_colour_validator]
+    )
+    background_color = models.CharField(
+        "Page colour", max_length=7, default="#f3f4f6", validators=[hex_colour_validator]
+    )
+    font = models.CharField(max_length=20, choices=Font.choices, default=Font.SYSTEM)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "brand"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def font_family(self) -> str:
+        return self.FONTS.get(self.font, self.FONTS["system"])
+
+    @classmethod
+    def current(cls) -> "Brand":
+        """The saved brand, or the default one (unsaved: reading writes nothing)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+class CampaignTemplate(models.Model):
+    """Content to start a campaign from: a starter or one saved by staff."""
+
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True)
+    # Starters are written by campaigns.starters and keyed by this slug.
+    slug = models.SlugField(max_length=50, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    preheader = models.CharField(max_length=200, blank=True)
+    content_blocks = models.JSONField(default=list, blank=True)
+    locale = models.CharField(max_length=10, default="en")
+    locale_content = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-slug", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"], condition=~models.Q(slug=""), name="campaigntemplate_slug"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_starter(self) -> bool:
+        return bool(self.slug)

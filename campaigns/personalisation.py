@@ -7,6 +7,9 @@ against real objects, so a campaign cannot reach anything else.
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contacts.consent import preferences_url
 
@@ -18,8 +21,10 @@ FIELDS = {
     "contact.locale",
     "contact.preferences_url",
     "coupon.code",
+    "coupon.expires",
 }
-ATTRIBUTE_FIELD = re.compile(r"^contact\.attributes\.(\w+)$")
+# Attribute names are plain words; "_" first would look like a walk into internals.
+ATTRIBUTE_FIELD = re.compile(r"^contact\.attributes\.([A-Za-z0-9]\w*)$")
 _TAG = re.compile(r"{{(.*?)}}", re.DOTALL)
 _EXPRESSION = re.compile(
     r"""^\s*(?P<path>[\w.]+)\s*(?:\|\s*default\s*:\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'))?\s*$"""
@@ -45,7 +50,7 @@ def _field_from_expression(expression: str, where: str) -> MergeField:
         )
     path = match["path"]
     if path not in FIELDS and not ATTRIBUTE_FIELD.match(path):
-        known = ", ".join(sorted(FIELDS | {"contact.attributes.<name>"}))
+        known = ", ".join(sorted(FIELDS - {"coupon.expires"} | {"contact.attributes.<name>"}))
         raise TemplateProblem(f"{where}: unknown field “{path}”. Known fields: {known}.")
     return MergeField(path, match["dq"] or match["sq"] or "")
 
@@ -71,7 +76,9 @@ def field_value(field: MergeField, values: dict[str, str]) -> str:
     return values.get(field.path) or field.default
 
 
-def recipient_values(contact, coupon_code: str = "") -> dict[str, str]:
+def recipient_values(
+    contact, coupon_code: str = "", coupon_expires_at: datetime | None = None
+) -> dict[str, str]:
     """Everything a merge field may show about one recipient."""
     values = {
         "contact.email": contact.email,
@@ -83,7 +90,48 @@ def recipient_values(contact, coupon_code: str = "") -> dict[str, str]:
         "contact.preferences_url": preferences_url(contact) if contact.pk else "",
         "coupon.code": coupon_code,
     }
+    if coupon_expires_at is not None:
+        values["coupon.expires"] = coupon_expiry_text(
+            coupon_expires_at, contact.time_zone or "UTC", contact.locale or "en"
+        )
     for key, value in (contact.attributes or {}).items():
         if isinstance(value, str | int | float):
             values[f"contact.attributes.{key}"] = str(value)
     return values
+
+
+_MONTHS = {
+    "en": "January February March April May June July August September October November December",
+    "ru": "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+}
+
+
+@lru_cache(maxsize=4096)
+def coupon_expiry_text(expires_at: datetime, time_zone: str, locale: str) -> str:
+    """When a coupon expires, in the recipient's own time zone and language:
+    "31 December 2026, 23:59 (Europe/Berlin)". Cached: few distinct zones."""
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, time_zone = ZoneInfo("UTC"), "UTC"
+    local = expires_at.astimezone(zone)
+    months = _MONTHS.get(locale.split("-")[0].lower(), _MONTHS["en"]).split()
+    return f"{local.day} {months[local.month - 1]} {local.year}, {local:%H:%M} ({time_zone})"
+
+
+def merge_field_choices(attribute_names: list[str]) -> list[tuple[str, str]]:
+    """What the composer's merge-field picker offers: (label, tag to insert)."""
+    choices = [
+        ("First name", '{{ contact.first_name|default:"there" }}'),
+        ("Last name", "{{ contact.last_name }}"),
+        ("Full name", '{{ contact.full_name|default:"there" }}'),
+        ("Email", "{{ contact.email }}"),
+        ("Coupon code", "{{ coupon.code }}"),
+        ("Coupon expiry", "{{ coupon.expires }}"),
+    ]
+    choices += [
+        (f"Attribute: {name}", f"{{{{ contact.attributes.{name} }}}}")
+        for name in attribute_names
+        if ATTRIBUTE_FIELD.match(f"contact.attributes.{name}")
+    ]
+    return choices

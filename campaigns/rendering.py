@@ -22,7 +22,8 @@ from campaigns import tokens
 from campaigns.personalisation import MergeField, TemplateProblem, field_value, parse
 from campaigns.recipient_urls import recipient_url
 
-# A part is a list of segments: str, ("f", path, default), ("u", name), ("c", link index).
+# A part is a list of segments: str, ("f", path, default), ("u", name), ("c", link index),
+# ("l", path): a link chosen per recipient, its index among the links in the value at path.
 Segment = str | tuple
 _HREF = re.compile(r'href="([^"]*)"')
 _TEXT_URL = re.compile(r"https?://[^\s<>\"')]+")
@@ -31,6 +32,20 @@ _BODY_TAGS = {
     "img", "li", "ol", "p", "small", "span", "strong", "sub", "sup", "u", "ul",
 }  # fmt: skip
 _BODY_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
+# Pasted HTML (the composer's custom HTML block) may also lay itself out.
+_CUSTOM_TAGS = _BODY_TAGS | {
+    "div", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "center", "h5", "h6", "pre",
+    "caption", "colgroup", "col", "s", "del", "ins", "mark", "abbr", "figure", "figcaption",
+}  # fmt: skip
+_CUSTOM_ATTRIBUTES = {
+    "*": {"style", "align", "class", "dir", "lang", "title"},
+    "a": {"href", "title", "style", "target"},
+    "img": {"src", "alt", "width", "height", "style", "border"},
+    "table": {"width", "cellpadding", "cellspacing", "border", "role", "bgcolor"},
+    "td": {"width", "height", "valign", "bgcolor", "colspan", "rowspan"},
+    "th": {"width", "valign", "bgcolor", "colspan", "rowspan"},
+    "col": {"width"},
+}
 _CSS_INLINER = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
 
 
@@ -43,28 +58,61 @@ class CompiledContent:
     # The index in `links` of the hidden link only machines follow (None in
     # content compiled before there was one).
     honeypot: int | None = None
+    # Other languages' versions of the mail, sharing `links` with this one.
+    locales: dict[str, "CompiledContent"] = field(default_factory=dict)
+    # Per-recipient product picks: {"slots": n, "candidates": [...]} (campaigns.recommendations).
+    picks: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "subject": self.subject,
             "html": self.html,
             "text": self.text,
             "links": self.links,
             "honeypot": self.honeypot,
         }
+        if self.locales:
+            data["locales"] = {
+                code: {"subject": c.subject, "html": c.html, "text": c.text}
+                for code, c in self.locales.items()
+            }
+        if self.picks:
+            data["picks"] = self.picks
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "CompiledContent":
         def segments(items):
             return [item if isinstance(item, str) else tuple(item) for item in items]
 
+        links = list(data["links"])
+        picks = data.get("picks") or {}
         return cls(
             subject=segments(data["subject"]),
             html=segments(data["html"]),
             text=segments(data["text"]),
-            links=list(data["links"]),
+            links=links,
             honeypot=data.get("honeypot"),
+            picks=picks,
+            locales={
+                code: cls(
+                    segments(c["subject"]),
+                    segments(c["html"]),
+                    segments(c["text"]),
+                    links,
+                    honeypot=data.get("honeypot"),
+                    picks=picks,
+                )
+                for code, c in (data.get("locales") or {}).items()
+            },
         )
+
+    def for_locale(self, locale: str) -> "CompiledContent":
+        """The version in a contact's language, else the main one."""
+        if not self.locales or not locale:
+            return self
+        locale = locale.lower()
+        return self.locales.get(locale) or self.locales.get(locale.split("-")[0]) or self
 
 
 class _Markers:
@@ -74,7 +122,8 @@ class _Markers:
     def __init__(self):
         self.nonce = secrets.token_hex(4)
         self.fields: list[MergeField] = []
-        self.pattern = re.compile(rf"mk{self.nonce}([fuc])(\w+?)k")
+        self.link_paths: list[str] = []
+        self.pattern = re.compile(rf"mk{self.nonce}([fucl])(\w+?)k")
 
     def for_field(self, merge_field: MergeField) -> str:
         self.fields.append(merge_field)
@@ -82,6 +131,10 @@ class _Markers:
 
     def for_url(self, name: str) -> str:
         return f"mk{self.nonce}u{name}k"
+
+    def for_recipient_link(self, path: str) -> str:
+        self.link_paths.append(path)
+        return f"mk{self.nonce}l{len(self.link_paths) - 1}k"
 
     def for_click(self, index: int) -> str:
         return f"mk{self.nonce}c{index}k"
@@ -103,6 +156,8 @@ class _Markers:
                 out.append(("f", merge_field.path, merge_field.default))
             elif kind == "u":
                 out.append(("u", value))
+            elif kind == "l":
+                out.append(("l", self.link_paths[int(value)]))
             else:
                 out.append(("c", int(value)))
             position = match.end()
@@ -121,8 +176,24 @@ def sanitise_body(body: str) -> str:
     )
 
 
-def compile_campaign(campaign) -> CompiledContent:
-    """Compile a campaign's content, or raise TemplateProblem saying what to fix."""
+def sanitise_custom_html(body: str) -> str:
+    return nh3.clean(
+        body,
+        tags=_CUSTOM_TAGS,
+        attributes=_CUSTOM_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+    )
+
+
+def compile_campaign(campaign, *, brand=None) -> CompiledContent:
+    """Compile a campaign's content, or raise TemplateProblem saying what to fix.
+    A campaign made of blocks compiles once per language; one written as a
+    single piece of HTML (`body`) goes through the classic layout."""
+    if campaign.content_blocks:
+        from campaigns.composing import compile_blocks_campaign
+
+        return compile_blocks_campaign(campaign, brand=brand)
     markers = _Markers()
     subject = [
         part if isinstance(part, str) else ("f", part.path, part.default)
@@ -147,6 +218,8 @@ def compile_campaign(campaign) -> CompiledContent:
         "open_url": markers.for_url("open"),
         "web_view_url": markers.for_url("web"),
         "honeypot_url": markers.for_url("honeypot"),
+        "lang": _lang(getattr(campaign, "locale", "") or "en"),
+        "brand": brand or _brand(),
     }
     try:
         html_document = mjml2html(
@@ -159,20 +232,40 @@ def compile_campaign(campaign) -> CompiledContent:
     html_document = _rewrite_html_links(html_document, links, markers)
     text = render_to_string("campaigns/email/layout.txt", {**context, "body": html_to_text(body)})
     text = _rewrite_text_links(text, links, markers)
-    # The honeypot: a link no person can see or follow, so any click on it is
-    # a machine's (tracking.machine). It has a link index of its own.
-    links.append(honeypot_target())
-    honeypot = len(links) - 1
-    html_segments = [
-        ("c", honeypot) if segment == ("u", "honeypot") else segment
-        for segment in markers.segments(html_document)
-    ]
-    return CompiledContent(subject, html_segments, markers.segments(text), links, honeypot)
+    content = CompiledContent(
+        subject, markers.segments(html_document), markers.segments(text), links
+    )
+    return with_honeypot(content)
+
+
+def with_honeypot(content: CompiledContent) -> CompiledContent:
+    """The honeypot: a link no person can see or follow, so any click on it is
+    a machine's (tracking.machine). It gets a link index of its own, shared by
+    every language version."""
+    content.links.append(honeypot_target())
+    content.honeypot = len(content.links) - 1
+    for version in [content, *content.locales.values()]:
+        version.honeypot = content.honeypot
+        version.html = [
+            ("c", content.honeypot) if segment == ("u", "honeypot") else segment
+            for segment in version.html
+        ]
+    return content
 
 
 def honeypot_target() -> str:
     """Where the honeypot link leads a machine that follows it."""
     return settings.SITE_URL + "/"
+
+
+def _brand():
+    from campaigns.models import Brand
+
+    return Brand.current()
+
+
+def _lang(locale: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "", locale)[:10] or "en"
 
 
 def _link_index(url: str, links: list[str]) -> int:
@@ -291,6 +384,9 @@ def fill(
             out.append(quote(field_value(MergeField(segment[1], segment[2]), values)))
         elif segment[0] == "u":
             out.append(quote(urls.slot(segment[1])))
+        elif segment[0] == "l":
+            index = values.get(segment[1], "")
+            out.append(quote(urls.click(int(index), links)) if index else "#")
         else:
             out.append(quote(urls.click(segment[1], links)))
     return "".join(out)
@@ -304,6 +400,7 @@ class RenderedMail:
 
 
 def personalise(content: CompiledContent, values: dict[str, str], urls) -> RenderedMail:
+    content = content.for_locale(values.get("contact.locale", ""))
     subject = fill(content.subject, values, urls, content.links, escape=False)
     return RenderedMail(
         subject=" ".join(subject.split()),  # a header is one line, whatever a name holds

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Coupon, Message, Send
 from campaigns.personalisation import recipient_values
+from campaigns.recommendations import picker_for, picks_values
 from campaigns.rendering import PreviewUrls, RenderedMail, compile_campaign, personalise
 from contacts.models import Contact, Group, Segment
 from contacts.segments import segment_filter
@@ -68,9 +69,16 @@ def campaign_preview(*, campaign: Campaign, contact: Contact) -> RenderedMail:
     """The mail as `contact` would get it, with untracked links. Raises
     TemplateProblem when the content cannot be rendered."""
     content = compile_campaign(campaign)
-    values = recipient_values(contact, _preview_code(campaign))
+    return personalise(content, preview_values(campaign, content, contact), PreviewUrls())
+
+
+def preview_values(campaign: Campaign, content, contact: Contact) -> dict[str, str]:
+    """What a preview's merge fields show for `contact`, products picked for them."""
+    expires_at = campaign.coupon.expires_at if campaign.coupon else None
+    values = recipient_values(contact, _preview_code(campaign), expires_at)
+    values.update(picks_values(picker_for(content.picks), contact))
     values["contact.preferences_url"] = PreviewUrls().slot("preferences")  # staff change nothing
-    return personalise(content, values, PreviewUrls())
+    return values
 
 
 def _preview_code(campaign: Campaign) -> str:

@@ -22,6 +22,7 @@ from campaigns.audience import ineligible_now
 from campaigns.coupons import coupon_codes_assign
 from campaigns.models import Campaign, Coupon, Message, Send
 from campaigns.personalisation import TemplateProblem, recipient_values
+from campaigns.recommendations import picker_for, picks_values
 from campaigns.rendering import compile_campaign
 from campaigns.throttling import throttle_acquire, throttle_domain_wait, throttle_return
 from campaigns.transports import ChunkResult, Stop, TransportDown, transport_for_settings
@@ -304,4 +305,12 @@ def lane_of(campaign: Campaign) -> str:
 
 def message_values(campaign: Campaign, message: Message) -> dict[str, str]:
     """What the merge fields of one message show: its contact and its coupon code."""
-    return recipient_values(message.contact, message.coupon_code or campaign_shared_code(campaign))
+    coupon = campaign.coupon
+    values = recipient_values(
+        message.contact,
+        message.coupon_code or campaign_shared_code(campaign),
+        coupon.expires_at if coupon else None,
+    )
+    picks = (message.send.content or {}).get("picks")
+    values.update(picks_values(picker_for(picks), message.contact))
+    return values

@@ -295,8 +295,26 @@ class EspBatchTransport(_Transport):
     each recipient's fields, tokens and headers from merge data."""
 
     def deliver(self, prepared: PreparedMail, messages: list[Message]) -> ChunkResult:
+        # One API call per language version of the mail.
+        by_locale: dict[str, list[Message]] = {}
+        for message in messages:
+            by_locale.setdefault(prepared.message_locale(message), []).append(message)
         result = ChunkResult()
-        template = prepared.merge_template()
+        for locale, group in by_locale.items():
+            if result.stop:
+                result.untried += [m.pk for m in group]
+                continue
+            part = self._deliver_locale(prepared, group, locale)
+            result.sent.update(part.sent)
+            result.failed.update(part.failed)
+            result.in_doubt += part.in_doubt
+            result.untried += part.untried
+            result.stop = part.stop
+        return result
+
+    def _deliver_locale(self, prepared: PreparedMail, messages: list[Message], locale: str):
+        result = ChunkResult()
+        template = prepared.merge_template(locale)
         by_email = {message.email: message for message in messages}
         email = EmailMultiAlternatives(
             subject=template.subject,

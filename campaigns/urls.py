@@ -9,6 +9,14 @@ urlpatterns = [
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("<int:pk>/preview/", views.campaign_preview, name="preview"),
+    path("preview-draft/", views.campaign_preview_draft, name="preview_draft"),
+    path("<int:pk>/duplicate/", views.campaign_duplicate_view, name="duplicate"),
+    path(
+        "<int:pk>/save-as-template/",
+        views.campaign_save_as_template_view,
+        name="save_as_template",
+    ),
+    path("brand/", views.brand_settings, name="brand"),
     path("<int:pk>/send/", views.campaign_send_view, name="send"),
     path("<int:pk>/sending/", views.send_page, name="sending"),
     path(

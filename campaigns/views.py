@@ -1,11 +1,12 @@
 """Staff pages for composing, previewing and sending campaigns."""
 
+import json
 from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -13,13 +14,16 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from campaigns import selectors, services
+from campaigns import composing, personalisation, recommendations, selectors, services
 from campaigns.audience import AudienceSummary, audience_summary
-from campaigns.forms import CampaignForm
-from campaigns.models import Campaign, Send
+from campaigns.blocks import BLOCK_TYPES, PRODUCT_RULES, SOCIAL_NETWORKS, format_price
+from campaigns.forms import BrandForm, CampaignForm, SaveAsTemplateForm
+from campaigns.models import Brand, Campaign, CampaignTemplate, Send
 from campaigns.personalisation import TemplateProblem
+from campaigns.rendering import PreviewUrls, compile_campaign, personalise
 from campaigns.services import CampaignNotSendable, campaign_send
 from contacts.audit import Action, audit_record
+from contacts.models import Contact
 
 PAGE_SIZE = 50
 POLL_SECONDS = 3
@@ -54,7 +58,11 @@ def campaign_list(request):
 @login_required
 @permission_required("campaigns.add_campaign", raise_exception=True)
 def campaign_create(request):
-    form = CampaignForm(request.POST or None)
+    template = _chosen_template(request)
+    initial = Campaign()
+    if template is not None:
+        composing.campaign_apply_template(campaign=initial, template=template)
+    form = CampaignForm(request.POST or None, instance=initial)
     if request.method == "POST" and form.is_valid():
         campaign = form.save(commit=False)
         campaign.created_by = request.user
@@ -63,7 +71,13 @@ def campaign_create(request):
         audit_record(actor=request.user, action=Action.CAMPAIGN_CREATED, target=campaign)
         messages.success(request, f"Campaign “{campaign.name}” created as a draft.")
         return redirect("campaigns:detail", pk=campaign.pk)
-    return render(request, "campaigns/campaign_form.html", {"form": form})
+    context = {"form": form, "templates": composing.campaign_templates(), "template": template}
+    return render(request, "campaigns/campaign_form.html", _composer_context(form, context))
+
+
+def _chosen_template(request) -> CampaignTemplate | None:
+    pk = request.GET.get("template", "")
+    return CampaignTemplate.objects.filter(pk=pk).first() if pk.isdigit() else None
 
 
 @login_required
@@ -84,7 +98,146 @@ def campaign_edit(request, pk: int):
         )
         messages.success(request, "Changes saved.")
         return redirect("campaigns:detail", pk=campaign.pk)
-    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+    context = {"form": form, "campaign": campaign}
+    return render(request, "campaigns/campaign_form.html", _composer_context(form, context))
+
+
+def _posted_json(form: CampaignForm, name: str, default):
+    if not form.is_bound:
+        return default
+    try:
+        return json.loads(form.data.get(name) or "null") or default
+    except ValueError:
+        return default
+
+
+def _composer_context(form: CampaignForm, context: dict) -> dict:
+    """What the block editor needs besides the form, as JSON for composer.js."""
+    instance = form.instance
+    blocks = _posted_json(form, "content_blocks", None)
+    if blocks is None and form.is_bound and form.data.get("body"):
+        # A classic HTML body was posted: it comes back as a custom HTML block.
+        instance.body = form.data["body"]
+        blocks = composing.campaign_initial_blocks(instance)
+    products = recommendations.products_available()[:200]
+    composer = {
+        "blocks": blocks or composing.campaign_initial_blocks(instance),
+        "localeContent": _posted_json(form, "locale_content", instance.locale_content or {}),
+        "locales": composing.LOCALE_NAMES,
+        "blockTypes": {kind: label for kind, (label, _) in BLOCK_TYPES.items()},
+        "blockDefaults": {kind: fields for kind, (_, fields) in BLOCK_TYPES.items()},
+        "rules": PRODUCT_RULES,
+        "social": SOCIAL_NETWORKS,
+        "categories": recommendations.product_categories(),
+        "products": [
+            {
+                "id": p.pk,
+                "name": p.name,
+                "price": format_price(p.price, p.currency),
+                "image": p.image_url,
+                "category": p.category,
+                "stock": p.stock,
+            }
+            for p in products
+        ],
+        "fields": personalisation.merge_field_choices(composing.contact_attribute_names()),
+        "previewUrl": reverse("campaigns:preview_draft"),
+    }
+    problems = [*form.errors.get("content_blocks", []), *form.errors.get("body", [])]
+    problems += form.errors.get("locale_content", [])
+    return {**context, "composer": composer, "block_problems": problems}
+
+
+# The fields that change what the mail says; the others may still be empty.
+_CONTENT_FIELDS = {"subject", "preheader", "content_blocks", "locale_content", "text_body"}
+
+
+@login_required
+@permission_required("campaigns.add_campaign", raise_exception=True)
+@require_POST
+def campaign_preview_draft(request):
+    """The mail as the composer has it now, unsaved: compiled and filled in for a
+    sample contact of the chosen language. Nothing is saved."""
+    form = CampaignForm(request.POST, instance=Campaign())
+    form.is_valid()  # fills the instance with what is valid
+    problems = [
+        error.message
+        for name, errors in form.errors.as_data().items()
+        if name in _CONTENT_FIELDS
+        for error in errors
+        if error.code != "required"
+    ]
+    campaign = form.instance
+    locale = request.POST.get("preview_locale", "") or campaign.locale
+    if problems or not campaign.content_blocks:
+        return JsonResponse({"problem": " ".join(problems) or "Add a block to see the mail."})
+    contact = Contact(email="sample@example.com", locale=locale, time_zone="UTC")
+    try:
+        content = compile_campaign(campaign)
+        values = selectors.preview_values(campaign, content, contact)
+        mail = personalise(content, values, PreviewUrls())
+    except TemplateProblem as problem:
+        return JsonResponse({"problem": str(problem)})
+    return JsonResponse({"subject": mail.subject, "html": mail.html, "text": mail.text})
+
+
+@login_required
+@permission_required("campaigns.add_campaign", raise_exception=True)
+@require_POST
+def campaign_duplicate_view(request, pk: int):
+    campaign = _get_campaign_for_user(pk)
+    copy = composing.campaign_duplicate(campaign=campaign, user=request.user)
+    audit_record(
+        actor=request.user,
+        action=Action.CAMPAIGN_CREATED,
+        target=copy,
+        details={"duplicated_from": campaign.pk},
+    )
+    messages.success(request, f"“{copy.name}” is a new draft with the same content and audience.")
+    return redirect("campaigns:edit", pk=copy.pk)
+
+
+@login_required
+@permission_required("campaigns.change_campaign", raise_exception=True)
+@require_POST
+def campaign_save_as_template_view(request, pk: int):
+    campaign = _get_campaign_for_user(pk)
+    form = SaveAsTemplateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the template a name.")
+        return redirect("campaigns:detail", pk=campaign.pk)
+    template = composing.campaign_save_as_template(
+        campaign=campaign, name=form.cleaned_data["name"], user=request.user
+    )
+    messages.success(request, f"Saved as the template “{template.name}”.")
+    return redirect("campaigns:detail", pk=campaign.pk)
+
+
+_BRAND_SAMPLE = [
+    {"type": "header", "tagline": ""},
+    {"type": "heading", "text": "How your mails look", "level": 1, "align": "left"},
+    {"type": "text", "html": '<p>Body text with <a href="https://example.com">a link</a>.</p>'},
+    {"type": "button", "label": "The main button", "url": "https://example.com", "align": "center"},
+    {"type": "footer", "text": ""},
+]
+
+
+@login_required
+@permission_required("campaigns.change_campaign", raise_exception=True)
+def brand_settings(request):
+    brand = Brand.current()
+    form = BrandForm(request.POST or None, instance=brand)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Brand saved: every mail now uses it.")
+        return redirect("campaigns:brand")
+    shown = Brand.current() if form.errors else form.instance
+    sample = Campaign(
+        subject="A sample mail", from_name=shown.name, content_blocks=_BRAND_SAMPLE, locale="en"
+    )
+    content = compile_campaign(sample, brand=shown)
+    sample_html = personalise(content, {}, PreviewUrls()).html
+    return render(request, "campaigns/brand.html", {"form": form, "sample_html": sample_html})
 
 
 def _preview_choice(request) -> dict:

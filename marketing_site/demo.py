@@ -98,6 +98,35 @@ _PRODUCTS = [
     ("DEMO-CANDLE", "Cedar candle", "Soy wax, about 40 hours of burning.", "21.00", "candle.png"),
     ("DEMO-SOCKS", "Striped wool socks", "Two pairs, warm and hard-wearing.", "16.90", "socks.png"),
 ]  # fmt: skip
+_PRODUCT_CATEGORIES = {
+    "DEMO-MUG": "Kitchen", "DEMO-TOTE": "Bags", "DEMO-BEANIE": "Clothing",
+    "DEMO-NOTEBOOK": "Stationery", "DEMO-CANDLE": "Home", "DEMO-SOCKS": "Clothing",
+}  # fmt: skip
+_DEMO_WORDS = {
+    "en": {
+        "tagline": "Good things for slow autumn days",
+        "alt": "A canvas tote bag full of autumn things",
+        "heading": 'Autumn is here, {{ contact.first_name|default:"friend" }}',
+        "text": f"<p>Warm wool, slow mornings and long evenings: this week everything in our "
+        f'<a href="{SHOP_URL}/collections/autumn">autumn collection</a> is 20% off.</p>'
+        "<p>New here? Your welcome code below takes another 10% off your first order.</p>",
+        "button": "Shop the autumn sale",
+        "products": "Picked for you",
+        "coupon": "On top of the sale, on your first order",
+        "footer": "Questions about sizes or delivery? Just reply to this mail.",
+    },
+    "ru": {
+        "tagline": "Хорошие вещи для неспешной осени",
+        "alt": "Холщовая сумка с осенними вещами",  # noqa: RUF001
+        "heading": 'Осень пришла, {{ contact.first_name|default:"друг" }}',
+        "text": "<p>Тёплая шерсть, неспешные утра и долгие вечера: на этой неделе вся "
+        f'<a href="{SHOP_URL}/ru/collections/autumn">осенняя коллекция</a> со скидкой 20%.</p>',  # noqa: RUF001
+        "button": "К осенней распродаже",  # noqa: RUF001
+        "products": "Подобрали для вас",
+        "coupon": "Дополнительно к распродаже, на первый заказ",
+        "footer": "Вопросы о размерах или доставке? Просто ответьте на это письмо.",  # noqa: RUF001
+    },
+}
 WELCOME_CODE = "WELCOME10"
 AUTUMN_CODES_NAME = "Autumn personal codes"
 AUTUMN_POOL_SIZE = 100
@@ -124,6 +153,7 @@ def demo_data_create() -> DemoLogin:
         demo_contacts_create(groups=groups)
         products = demo_products_create()
         welcome = demo_coupons_create()
+        demo_brand_create()
         demo_campaign_create(newsletter=groups[NEWSLETTER], products=products[:3], coupon=welcome)
         demo_sending_rules_create()
         demo_history_create(groups=groups, products=products)
@@ -211,8 +241,11 @@ def demo_products_create() -> list[Product]:
             image_url=demo_image_url(image),
             price=Decimal(price),
             currency="USD",
+            category=_PRODUCT_CATEGORIES[sku],
+            stock=0 if sku == "DEMO-CANDLE" else 40,  # one sold out: never recommended
+            sales_count=(len(_PRODUCTS) - n) * 12,
         )
-        for sku, name, description, price, image in _PRODUCTS
+        for n, (sku, name, description, price, image) in enumerate(_PRODUCTS)
         if sku not in existing
     ]
     existing.update({product.sku: product for product in Product.objects.bulk_create(missing)})
@@ -263,6 +296,53 @@ def demo_campaign_create(*, newsletter: Group, products: list[Product], coupon: 
     )
     campaign.groups.add(newsletter)
     campaign.products.add(*products)
+    # Composed in the block editor, in English and Russian.
+    campaign.content_blocks = demo_campaign_blocks(products, english=True)
+    campaign.locale_content = {
+        "ru": {
+            "subject": 'Осенняя распродажа: скидка 20%, {{ contact.first_name|default:"друг" }}',
+            "preheader": "Шерсть, свечи и кружки для холодных месяцев",
+            "blocks": demo_campaign_blocks(products, english=False),
+        }
+    }
+    campaign.save(update_fields=["content_blocks", "locale_content"])
+
+
+def demo_campaign_blocks(products: list[Product], *, english: bool) -> list[dict]:
+    words = _DEMO_WORDS["en" if english else "ru"]
+    return [
+        {"type": "header", "tagline": words["tagline"]},
+        {"type": "image", "src": demo_image_url("tote.png"), "alt": words["alt"],
+         "href": f"{SHOP_URL}/collections/autumn", "width": 300},
+        {"type": "heading", "text": words["heading"], "level": 1, "align": "left"},
+        {"type": "text", "html": words["text"]},
+        {"type": "button", "label": words["button"], "url": f"{SHOP_URL}/collections/autumn",
+         "align": "center"},
+        {"type": "products", "title": words["products"], "rule": "personal", "product_ids": [],
+         "category": "", "count": 3},
+        {"type": "coupon", "title": "", "text": words["coupon"]},
+        {"type": "divider"},
+        {"type": "social", "links": [{"network": "instagram", "url": "https://instagram.com/"},
+                                     {"network": "facebook", "url": "https://facebook.com/"}]},
+        {"type": "footer", "text": words["footer"]},
+    ]  # fmt: skip
+
+
+def demo_brand_create() -> None:
+    from campaigns.models import Brand
+
+    Brand.objects.get_or_create(
+        pk=1,
+        defaults={
+            "name": "Demo Shop",
+            "website_url": SHOP_URL,
+            "primary_color": "#c2410c",
+            "link_color": "#9a3412",
+            "background_color": "#f5f1ea",
+            "text_color": "#292524",
+            "font": "georgia",
+        },
+    )
 
 
 def demo_sending_rules_create() -> None:
