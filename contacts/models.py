@@ -68,6 +68,8 @@ class Contact(models.Model):
         COMPLAINED = "complained", "Complained"
 
     email = NormalisedEmailField(max_length=254, unique=True)
+    # A warning about the address (contacts.addresses): role, disposable, typo.
+    address_flag = models.CharField(max_length=12, blank=True, default="", db_default="")
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     locale = models.CharField(max_length=10, default="en")
@@ -297,3 +299,54 @@ class ProductView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} ({self.seconds}s)"
+
+
+class ImportJob(models.Model):
+    """One file of contacts imported in the background (contacts.importing)."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting for the column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Refused"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500, help_text="The stored upload.")
+    file_size = models.BigIntegerField(default=0)
+    # What the column mapping page chose: {"columns": [target per column], ...}.
+    mapping = models.JSONField(default=list, blank=True)
+    groups = models.ManyToManyField(Group, blank=True, related_name="+")
+    update_existing = models.BooleanField(default=False)
+    consent_confirmed = models.BooleanField(default=False)
+    progress = models.FloatField(default=0, help_text="0 to 1, of the file read.")
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    rejected_path = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(self.progress * 100)

@@ -27,6 +27,7 @@ _MARKETER = [
     "campaigns.add_campaign",
     "campaigns.change_campaign",
     "campaigns.send_campaign",
+    "contacts.import_contacts",
 ]
 # "app.*" is every permission of that app. An admin also uses the Django
 # admin (lists, imports, products, coupons, the frequency policy, periodic
