@@ -236,5 +236,13 @@ def domain_dns_problem(domain: str, timeout: float) -> str | None:
     return f"The domain {domain} has no mail server."
 
 
-def address_flag_label(flag: str) -> str:
-    return FLAG_LABELS.get(flag, "")
+def address_flag_note(email: str, flag: str) -> str:
+    """What a flag means for this address, to show next to it."""
+    if flag == ROLE:
+        return "A role address: read by whoever holds the job; such mailboxes complain more."
+    if flag == DISPOSABLE:
+        return "A throwaway mailbox: it will likely stop existing soon."
+    if flag == TYPO:
+        suggestion = address_check(email, check_domain_dns=False).suggestion
+        return f"Probably a typo{f' of {suggestion}' if suggestion else ''}."
+    return ""

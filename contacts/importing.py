@@ -119,6 +119,13 @@ class Table:
     delimiter: str = ""
     has_header: bool = True
     first_line: int = 2  # the file line of the first data row
+    email_column: int | None = None  # of a file without a header
+
+    def mapping_guess(self) -> list[str]:
+        mapping = mapping_guess(self.headers)
+        if self.email_column is not None and EMAIL not in mapping:
+            mapping[self.email_column] = EMAIL
+        return mapping
 
 
 @contextmanager
@@ -200,8 +207,8 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def delimiter_sniff(sample: str) -> str:
-    """The delimiter that cuts the first lines into the most, and the most
-    regular, columns; a comma when none does."""
+    """The delimiter that cuts the first line into columns, and the most of
+    the next lines into as many; a comma when none does."""
     best, best_score = ",", (0, 0.0, 0)
     for delimiter in DELIMITERS:
         try:
@@ -211,8 +218,9 @@ def delimiter_sniff(sample: str) -> str:
         counts = [count for count in counts[:200] if count]
         if not counts:
             continue
-        mode = max(set(counts), key=counts.count)
-        score = (int(mode > 1), counts.count(mode) / len(counts), mode)
+        # The header row is the likeliest to be complete.
+        width = counts[0]
+        score = (int(width > 1), counts.count(width) / len(counts), width)
         if score > best_score:
             best, best_score = delimiter, score
     return best
@@ -231,9 +239,12 @@ def _with_header(rows: Iterator[list[str]], progress) -> Table:
         raise FileProblem("The file has no rows.")
     if first and first[0].startswith("\ufeff"):
         first[0] = first[0][1:]
-    if not any(map(header_target, first)) and any(address_check(c).problem is None for c in first):
+    addresses = [address_check(cell).problem is None for cell in first]
+    if not any(map(header_target, first)) and any(addresses):
         headers = [f"Column {index + 1}" for index in range(len(first))]
-        return Table("", headers, _chain([first], rows), progress, has_header=False, first_line=1)
+        table = Table("", headers, _chain([first], rows), progress, has_header=False, first_line=1)
+        table.email_column = addresses.index(True)
+        return table
     headers = [_cell_text(cell) for cell in first]
     return Table("", headers, rows, progress, first_line=line + 1)
 
@@ -394,7 +405,7 @@ def file_preview(path: Path | str, *, rows: int = 5) -> Preview:
     width = max(len(table.headers), *(len(row) for row in sample))
     headers = table.headers + [f"Column {i + 1}" for i in range(len(table.headers), width)]
     sample = [row + [""] * (width - len(row)) for row in sample]
-    mapping = mapping_guess(headers)
+    mapping = table.mapping_guess() + [IGNORE] * (width - len(table.headers))
     if EMAIL not in mapping:
         mapping = _email_column_guess(mapping, sample)
     return Preview(
@@ -613,7 +624,7 @@ def _chunk_load(cursor, *, options: ImportOptions, now: datetime, default_status
         cursor.execute(
             f"INSERT INTO {members} (contact_id, group_id) SELECT c.id, g.group_id "
             f"FROM {_TEMP} r JOIN {contact} c ON c.email = r.email CROSS JOIN ({values}) g "
-            "ON CONFLICT DO NOTHING",
+            "WHERE true ON CONFLICT DO NOTHING",
             options.group_ids,
         )
     return counts
@@ -722,7 +733,7 @@ def import_run(
     groups = list(Group.objects.filter(id__in=options.group_ids).values_list("id", flat=True))
     options.group_ids = groups
     with table_open(path, encoding=options.encoding) as table:
-        mapping = options.mapping or mapping_guess(table.headers)
+        mapping = options.mapping or table.mapping_guess()
         mapping = mapping + [IGNORE] * (len(table.headers) - len(mapping))
         if problem := mapping_problem(mapping):
             raise FileProblem(

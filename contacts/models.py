@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.addresses import normalise_email
+from contacts.addresses import FLAG_LABELS, address_flag_note, normalise_email
 
 
 class NormalisedEmailField(models.EmailField):
@@ -69,7 +69,9 @@ class Contact(models.Model):
 
     email = NormalisedEmailField(max_length=254, unique=True)
     # A warning about the address (contacts.addresses): role, disposable, typo.
-    address_flag = models.CharField(max_length=12, blank=True, default="", db_default="")
+    address_flag = models.CharField(
+        max_length=12, blank=True, default="", db_default="", choices=list(FLAG_LABELS.items())
+    )
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     locale = models.CharField(max_length=10, default="en")
@@ -118,6 +120,10 @@ class Contact(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def address_flag_text(self) -> str:
+        return address_flag_note(self.email, self.address_flag)
 
 
 class Suppression(models.Model):
