@@ -150,6 +150,8 @@ def table_open(path: Path | str, *, encoding: str = "") -> Iterator[Table]:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         sample = head.decode(encoding, errors="replace")
         sample = sample[: sample.rfind("\n") + 1] or sample
+        if not _is_text(sample):
+            raise FileProblem(_BINARY)
         delimiter = delimiter_sniff(sample)
         csv.field_size_limit(CSV_FIELD_LIMIT)
         reader = csv.reader(_no_nul(text), delimiter=delimiter)
@@ -188,9 +190,7 @@ def encoding_sniff(head: bytes) -> str:
     if len(head) >= 4 and even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
         return "utf-16-be"
     if _looks_binary(head):
-        raise FileProblem(
-            "This file is not a table: it holds binary data. Upload a CSV or an XLSX file."
-        )
+        raise FileProblem(_BINARY)
     cut = head[: head.rfind(b"\n") + 1] or head
     try:
         cut.decode("utf-8")
@@ -199,6 +199,19 @@ def encoding_sniff(head: bytes) -> str:
         pass
     best = from_bytes(cut, cp_isolation=["gb18030", "cp1252", "latin_1"]).best()
     return best.encoding if best else "cp1252"
+
+
+_BINARY = "This file is not a table: it holds binary data. Upload a CSV or an XLSX file."
+
+
+def _is_text(sample: str) -> bool:
+    """Mostly letters, digits, punctuation and blanks once decoded."""
+    odd = sum(
+        1
+        for char in sample[:20_000]
+        if not (char.isprintable() or char in "\t\r\n") or char == "\N{REPLACEMENT CHARACTER}"
+    )
+    return odd <= 0.02 * min(len(sample), 20_000)
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -541,6 +554,22 @@ class RowChecker:
 
 
 # --- Loading --------------------------------------------------------------------
+
+
+def contact_import_status(*, before: str | None, wanted: str, suppression_reason: str | None):
+    """The status a contact gets from an import, row by row (the admin's
+    small-file import); the bulk statements below say the same in SQL. An
+    opted-out contact stays as it is, a suppressed address is never
+    subscribed, whatever the file says."""
+    if before in OPTED_OUT:
+        return before
+    if suppression_reason is not None:
+        return {
+            Suppression.Reason.BOUNCED: Contact.Status.BOUNCED,
+            Suppression.Reason.COMPLAINED: Contact.Status.COMPLAINED,
+        }.get(suppression_reason, Contact.Status.UNSUBSCRIBED)
+    return wanted
+
 
 _COLUMNS = "line, email, first_name, last_name, locale, time_zone, attributes, status, flag"
 _TEMP = "contacts_import_rows"
