@@ -8,7 +8,7 @@ from contacts.models import Group
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label="File",
+        label="Spreadsheet file",
         help_text="CSV or XLSX, up to 250 MB. Any encoding and delimiter; exports of Mailchimp "
         "and listmonk work as they are.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
