@@ -64,3 +64,4 @@ bench: $(VENV)/.dev-deps
 	$(BIN)/python scripts/check_services.py
 	$(BIN)/python bench/send_throughput.py $(BENCH_MAILS)
 	$(BIN)/python bench/snapshot.py $(BENCH_CONTACTS)
+	$(BIN)/python bench/import_contacts.py $(BENCH_IMPORT_ROWS)

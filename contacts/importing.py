@@ -914,6 +914,7 @@ def import_job_run(*, job_id: int) -> None:
             job.file_path, options=options, rejected_path=rejected_path, on_progress=on_progress
         )
     except FileProblem as problem:
+        Path(job.file_path).unlink(missing_ok=True)
         kept = rejected_path if rejected_path.exists() else None
         ImportJob.objects.filter(pk=job_id).update(
             status=ImportJob.Status.FAILED,
@@ -922,6 +923,9 @@ def import_job_run(*, job_id: int) -> None:
             rejected_path=str(kept or ""),
         )
         return
+    # The upload holds personal data and is not needed again; the rejected
+    # rows stay for their download.
+    Path(job.file_path).unlink(missing_ok=True)
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportJob.Status.DONE,
         progress=1.0,
