@@ -604,12 +604,20 @@ def _suppressed_status_sql() -> str:
     )
 
 
-def _chunk_load(cursor, *, options: ImportOptions, now: datetime, default_status: str) -> dict:
+def _chunk_load(
+    cursor, *, chunk_size: int, options: ImportOptions, now: datetime, default_status: str
+) -> dict:
     """Update or count the existing contacts of the temporary table, insert
     the new ones, add all to the groups. Returns the counts."""
     contact, suppression = Contact._meta.db_table, Suppression._meta.db_table
     opted_out = ", ".join(f"'{status}'" for status in OPTED_OUT)
     counts = {"created": 0, "updated": 0, "skipped": 0}
+    if connection.vendor == "postgresql":
+        # Each chunk is small next to the contacts table: look its rows up in
+        # the email index one by one. The planner, left alone, hashes the
+        # whole table for every chunk, which makes an import quadratic.
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
     if options.update_existing:
         merge = (
             f"{contact}.attributes || COALESCE(r.attributes, '{{}}'::jsonb)"
@@ -630,9 +638,6 @@ def _chunk_load(cursor, *, options: ImportOptions, now: datetime, default_status
             [now],
         )
         counts["updated"] = cursor.rowcount
-    else:
-        cursor.execute(f"SELECT COUNT(*) FROM {_TEMP} r JOIN {contact} c ON c.email = r.email")
-        counts["skipped"] = cursor.fetchone()[0]
     cursor.execute(
         f"INSERT INTO {contact} (email, first_name, last_name, locale, time_zone, attributes, "
         "status, consent_at, consent_source, address_flag, created_at, updated_at) "
@@ -647,6 +652,8 @@ def _chunk_load(cursor, *, options: ImportOptions, now: datetime, default_status
         ["en", "UTC", default_status, now, options.consent_source[:200], now, now],
     )
     counts["created"] = cursor.rowcount
+    if not options.update_existing:
+        counts["skipped"] = chunk_size - counts["created"]
     if options.group_ids:
         members = Contact.groups.through._meta.db_table
         values = " UNION ALL ".join(["SELECT %s AS group_id"] * len(options.group_ids))
@@ -693,6 +700,7 @@ def _chunks_load(chunks, *, table, options, result, on_progress) -> None:
             _temp_table_fill(cursor, chunk)
             counts = _chunk_load(
                 cursor,
+                chunk_size=len(chunk),
                 options=options,
                 now=timezone.now(),
                 default_status=Contact.Status.SUBSCRIBED,
