@@ -252,7 +252,7 @@ def _with_header(rows: Iterator[list[str]], progress) -> Table:
         raise FileProblem("The file has no rows.")
     if first and first[0].startswith("\ufeff"):
         first[0] = first[0][1:]
-    addresses = [address_check(cell).problem is None for cell in first]
+    addresses = [address_check(cell, check_domain_dns=False).problem is None for cell in first]
     if not any(map(header_target, first)) and any(addresses):
         headers = [f"Column {index + 1}" for index in range(len(first))]
         table = Table("", headers, _chain([first], rows), progress, has_header=False, first_line=1)
@@ -689,10 +689,12 @@ def _rows_in_chunks(table: Table, checker: RowChecker, result: ImportResult, rej
 
 
 def _chunks_load(chunks, *, table, options, result, on_progress) -> None:
-    """Load each chunk; on PostgreSQL in a second thread, on the same
-    connection, so that checking the next chunk (Python) and loading this one
-    (the database) overlap. The checking thread does not touch the database
-    meanwhile."""
+    """Load each chunk. On PostgreSQL the loading runs in other threads, so
+    that checking the next chunks (Python) and loading earlier ones (the
+    database) overlap: IMPORT_LOADERS threads with a connection each, or,
+    inside a caller's transaction (tests), one thread on the caller's
+    connection, which the checking thread leaves alone meanwhile."""
+    counting = threading.Lock()
 
     def load_one(cursor, chunk) -> None:
         with transaction.atomic():
@@ -705,11 +707,12 @@ def _chunks_load(chunks, *, table, options, result, on_progress) -> None:
                 now=timezone.now(),
                 default_status=Contact.Status.SUBSCRIBED,
             )
-        result.created += counts["created"]
-        result.updated += counts["updated"]
-        result.skipped += counts["skipped"]
-        if on_progress:
-            on_progress(table.progress(), result)
+        with counting:
+            result.created += counts["created"]
+            result.updated += counts["updated"]
+            result.skipped += counts["skipped"]
+            if on_progress:
+                on_progress(table.progress(), result)
 
     def load_all(chunk_source) -> None:
         with connection.cursor() as cursor:
@@ -722,37 +725,52 @@ def _chunks_load(chunks, *, table, options, result, on_progress) -> None:
         load_all(chunks)
         return
     shared = connections[DEFAULT_DB_ALIAS]
-    handoff: queue.Queue = queue.Queue(maxsize=1)
+    own_connections = not shared.in_atomic_block
+    loaders = max(1, settings.IMPORT_LOADERS) if own_connections else 1
+    handoff: queue.Queue = queue.Queue(maxsize=loaders)
     failures: list[BaseException] = []
 
-    ended = threading.Event()
-
-    def handed_chunks():
-        while (chunk := handoff.get()) is not None:
-            yield chunk
-        ended.set()
-
     def worker() -> None:
-        connections[DEFAULT_DB_ALIAS] = shared
+        ended = False
+
+        def handed_chunks():
+            nonlocal ended
+            while (chunk := handoff.get()) is not None:
+                yield chunk
+            ended = True
+
+        if not own_connections:
+            connections[DEFAULT_DB_ALIAS] = shared
         try:
             load_all(handed_chunks())
         except BaseException as error:  # re-raised in the calling thread
             failures.append(error)
-            while not ended.is_set() and handoff.get() is not None:
+            while not ended and handoff.get() is not None:
                 pass
+        finally:
+            if own_connections:
+                connections[DEFAULT_DB_ALIAS].close()
 
-    shared.inc_thread_sharing()
-    thread = threading.Thread(target=worker, name="import-loader", daemon=True)
-    thread.start()
+    if not own_connections:
+        shared.inc_thread_sharing()
+    threads = [
+        threading.Thread(target=worker, name=f"import-loader-{n}", daemon=True)
+        for n in range(loaders)
+    ]
+    for thread in threads:
+        thread.start()
     try:
         for chunk in chunks:
             if failures:
                 break
             handoff.put(chunk)
     finally:
-        handoff.put(None)
-        thread.join()
-        shared.dec_thread_sharing()
+        for _ in threads:
+            handoff.put(None)
+        for thread in threads:
+            thread.join()
+        if not own_connections:
+            shared.dec_thread_sharing()
     if failures:
         raise failures[0]
 

@@ -379,6 +379,8 @@ LOGGING = {
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_MB", 250) * 1024 * 1024
 IMPORT_ADMIN_INLINE_MAX_BYTES = env_int("IMPORT_ADMIN_INLINE_MAX_KB", 512) * 1024
 IMPORT_DIR = Path(env_str("IMPORT_DIR", str(VAR_DIR / "imports")))
+# Threads (each with a database connection) that load checked rows meanwhile.
+IMPORT_LOADERS = env_int("IMPORT_LOADERS", 2)
 # An MX (or A) lookup per domain, cached; off for a site only this machine
 # reaches (make run, tests) since it needs the network.
 ADDRESS_CHECK_DNS = env_bool("ADDRESS_CHECK_DNS", not is_local_site(SITE_URL))
