@@ -158,7 +158,8 @@ def _demo_contacts() -> list[tuple[Contact, list[str]]]:
         )
         groups = [NEWSLETTER] + [VIP] * (index % 12 >= 10) + [RUSSIAN] * (locale == "ru")
         contacts.append((contact, groups))
-    # Two addresses an import flagged (contacts.addresses), marked on the contact list.
+    # Two addresses the address checks flag (contacts.addresses), marked on the
+    # contact list.
     for email, first in [
         ("info@corner-shop.example.com", "Corner shop"),
         ("lena@gmial.com", "Lena"),
@@ -167,7 +168,7 @@ def _demo_contacts() -> list[tuple[Contact, list[str]]]:
             email=email,
             first_name=first,
             consent_at=now - timedelta(days=2),
-            consent_source="import: spring-fair.csv",
+            consent_source="signup form",
             address_flag=address_check(email, check_domain_dns=False).flag,
         )
         contacts.append((contact, [NEWSLETTER]))
