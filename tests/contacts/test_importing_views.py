@@ -137,3 +137,28 @@ def test_the_admin_picks_the_format_from_the_file_name(client, alice):
 
     assert "confirm_form" in response.context
     assert "last_opened_at" not in response.content.decode()  # not offered as a column
+
+
+def test_a_running_import_shows_a_live_progress_bar_then_reloads_when_done(client, bob):
+    client.force_login(bob)
+    job = ImportJob.objects.create(
+        file_name="big.csv", file_path="/nonexistent", status=ImportJob.Status.RUNNING,
+        progress=0.42, rows=420_000, created=400_000,
+    )  # fmt: skip
+    url = reverse("contacts:import_detail", args=[job.pk])
+
+    live = client.get(url, headers={"HX-Request": "true"}).content.decode()
+
+    assert 'aria-valuenow="42"' in live and "420,000" in live and "hx-get" in live
+    job.status, job.progress = ImportJob.Status.DONE, 1.0
+    job.save()
+    finished = client.get(url + "?active=1", headers={"HX-Request": "true"})
+    assert (finished.status_code, finished["HX-Refresh"]) == (204, "true")
+
+
+def test_reading_a_groups_cell_creates_no_group():
+    from contacts.models import Group
+    from contacts.resources import GroupNamesWidget
+
+    assert GroupNamesWidget().clean("Brand new, VIP , Brand new") == ["Brand new", "VIP"]
+    assert not Group.objects.exists()
