@@ -154,7 +154,7 @@ def table_open(path: Path | str, *, encoding: str = "") -> Iterator[Table]:
             raise FileProblem(_BINARY)
         delimiter = delimiter_sniff(sample)
         csv.field_size_limit(CSV_FIELD_LIMIT)
-        reader = csv.reader(_no_nul(text), delimiter=delimiter)
+        reader = csv.reader(text, delimiter=delimiter)  # NUL bytes are fine since 3.11
         table = _with_header(reader, lambda: raw.tell() / size if size else 1.0)
         table.kind, table.encoding, table.delimiter = "csv", encoding, delimiter
         try:
@@ -164,12 +164,6 @@ def table_open(path: Path | str, *, encoding: str = "") -> Iterator[Table]:
                 f"The file could not be read as a table past row {reader.line_num}: {error}. "
                 "Is it really a CSV file?"
             ) from None
-
-
-def _no_nul(lines):
-    # The csv module refuses a NUL byte; one stray NUL should cost one row.
-    for line in lines:
-        yield line.replace("\0", "\N{REPLACEMENT CHARACTER}") if "\0" in line else line
 
 
 def encoding_sniff(head: bytes) -> str:
@@ -483,6 +477,7 @@ class RowChecker:
         self.time_zones = zoneinfo.available_timezones()
         self.seen: set[str] = set()
         self.email_index = self.index[EMAIL]
+        self.locales: dict[str, str] = {}  # as written -> as stored, "" if bad
         self.check_dns = settings.ADDRESS_CHECK_DNS
         self.full_name_index = self.index.get(FULL_NAME)
         self.optional = [
@@ -507,9 +502,9 @@ class RowChecker:
         email = verdict.email
         if email in self.seen:
             return None
-        first, last, locale, time_zone, status_text, json_text = (
+        first, last, locale, time_zone, status_text, json_text = [
             cells[index].strip() if index is not None else "" for index in self.optional
-        )
+        ]
         if self.full_name_index is not None:
             first, _, last = cells[self.full_name_index].strip().partition(" ")
             first, last = first.strip(), last.strip()
@@ -517,9 +512,13 @@ class RowChecker:
         if len(first) > 100 or len(last) > 100:
             problem = "A name is longer than 100 characters."
         if locale:
-            locale = locale.lower().replace("_", "-")
-            if not _LOCALE.fullmatch(locale):
+            known = self.locales.get(locale)
+            if known is None:
+                known = locale.lower().replace("_", "-")
+                known = self.locales[locale] = known if _LOCALE.fullmatch(known) else ""
+            if not known:
                 problem = f"“{locale}” is not a language code such as en or pt-BR."
+            locale = known
         if time_zone and time_zone not in self.time_zones:
             problem = f"“{time_zone}” is not a time zone; use a name like Europe/Berlin."
         status = None
