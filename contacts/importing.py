@@ -210,7 +210,7 @@ def _is_text(sample: str) -> bool:
 
 def _looks_binary(head: bytes) -> bool:
     controls = sum(head.count(byte) for byte in range(0, 32) if byte not in (9, 10, 13, 12))
-    return head.count(0) > 0 or controls > 0.01 * len(head)
+    return head.count(0) > max(1, len(head) // 1000) or controls > 0.01 * len(head)
 
 
 def delimiter_sniff(sample: str) -> str:

@@ -381,3 +381,9 @@ def test_the_command_fails_when_the_whole_file_is_refused(tmp_path):
 
     with pytest.raises(CommandError, match="binary"):
         call_command("import_contacts", str(path))
+
+
+def test_a_stray_nul_byte_costs_nothing_but_its_cell(tmp_path):
+    path = write(tmp_path, b"email,first_name\nann@example.com,A\x00nn\nbob@example.com,Bob\n")
+
+    assert run(path).created == 2
