@@ -210,7 +210,7 @@ def _is_text(sample: str) -> bool:
 
 def _looks_binary(head: bytes) -> bool:
     controls = sum(head.count(byte) for byte in range(0, 32) if byte not in (9, 10, 13, 12))
-    return head.count(0) > max(1, len(head) // 1000) or controls > 0.01 * len(head)
+    return head.count(0) > max(1, len(head) // 1000) or controls > max(2, len(head) // 100)
 
 
 def delimiter_sniff(sample: str) -> str:
@@ -668,8 +668,11 @@ def _chunk_load(
 def _rows_in_chunks(table: Table, checker: RowChecker, result: ImportResult, reject):
     chunk: list[tuple] = []
     for line, cells in enumerate(table.rows, start=table.first_line):
-        if not "".join(cells).strip():
+        joined = "".join(cells)
+        if not joined.strip():
             continue
+        if "\0" in joined:  # the database stores no NUL; a stray one is dropped
+            cells = [cell.replace("\0", "") for cell in cells]
         result.rows += 1
         verdict = checker.check(cells)
         if verdict is None:
