@@ -1,7 +1,8 @@
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
+from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from import_export.admin import ImportExportModelAdmin
@@ -11,6 +12,7 @@ from tablib import InvalidDimensions
 from contacts import consent
 from contacts.addresses import email_problem, normalise_email
 from contacts.audit import Action, audit_record
+from contacts.importing import FileProblem, import_job_create
 from contacts.models import (
     AuditEntry,
     ConsentRecord,
@@ -30,7 +32,23 @@ from contacts.services import contact_erase
 
 
 class SizeLimitedImportForm(ImportForm):
-    """A file over IMPORT_MAX_UPLOAD_BYTES is refused before any row is read."""
+    """A file over IMPORT_MAX_UPLOAD_BYTES is refused before any row is read.
+    The format follows the file's name unless chosen."""
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self._format_names = [format_class().get_title().lower() for format_class in formats]
+        self.fields["format"].required = False
+
+    def clean_format(self):
+        chosen = self.cleaned_data.get("format")
+        upload = self.files.get("import_file")
+        if chosen in ("", None) and upload is not None:
+            suffix = upload.name.rsplit(".", 1)[-1].lower()
+            if suffix in self._format_names:
+                return str(self._format_names.index(suffix))
+            return "0"  # CSV, the likeliest
+        return chosen
 
     def clean_import_file(self):
         upload = self.cleaned_data["import_file"]
@@ -124,6 +142,25 @@ class ContactAdmin(SpreadsheetAdmin):
     def get_queryset(self, request):
         # One query for every listed contact's groups (and for the export).
         return super().get_queryset(request).prefetch_related("groups")
+
+    def import_action(self, request, **kwargs):
+        # The library reads a whole file in the request; a large one goes to
+        # the background import (contacts.importing) instead.
+        upload = request.FILES.get("import_file") if request.method == "POST" else None
+        inline_max = settings.IMPORT_ADMIN_INLINE_MAX_BYTES
+        if upload is not None and upload.size > inline_max and self.has_import_permission(request):
+            try:
+                job = import_job_create(upload=upload, actor=request.user)
+            except FileProblem as problem:
+                messages.error(request, f"{upload.name} cannot be imported: {problem}")
+                return redirect("admin:contacts_contact_import")
+            messages.info(
+                request,
+                f"{upload.name} is larger than {filesizeformat(inline_max)}, so it is imported "
+                "in the background: check its columns, then follow the import here.",
+            )
+            return redirect("contacts:import_mapping", job.pk)
+        return super().import_action(request, **kwargs)
 
     # A contact's whole file leaves or enters only with these permissions.
     def has_import_permission(self, request):

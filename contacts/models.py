@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.addresses import normalise_email
+from contacts.addresses import FLAG_LABELS, address_flag_note, normalise_email
 
 
 class NormalisedEmailField(models.EmailField):
@@ -95,6 +95,10 @@ class Contact(models.Model):
         COMPLAINED = "complained", "Complained"
 
     email = NormalisedEmailField(max_length=254, unique=True)
+    # A warning about the address (contacts.addresses): role, disposable, typo.
+    address_flag = models.CharField(
+        max_length=12, blank=True, default="", db_default="", choices=list(FLAG_LABELS.items())
+    )
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     locale = models.CharField(max_length=10, default="en")
@@ -109,7 +113,11 @@ class Contact(models.Model):
     # The recipient's own cap on marketing mail, set in the preference centre;
     # the sending rules apply whichever of it and the frequency policy is stricter.
     mail_frequency = models.CharField(
-        max_length=10, choices=MailFrequency.choices, default=MailFrequency.ANY, blank=True
+        max_length=10,
+        choices=MailFrequency.choices,
+        default=MailFrequency.ANY,
+        db_default=MailFrequency.ANY,
+        blank=True,
     )
     # Engagement, written by the tracking services.
     last_opened_at = models.DateTimeField(null=True, blank=True)
@@ -156,6 +164,10 @@ class Contact(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def address_flag_text(self) -> str:
+        return address_flag_note(self.email, self.address_flag)
 
 
 class Suppression(models.Model):
@@ -449,3 +461,54 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ImportJob(models.Model):
+    """One file of contacts imported in the background (contacts.importing)."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting for the column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Refused"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500, help_text="The stored upload.")
+    file_size = models.BigIntegerField(default=0)
+    # What the column mapping page chose: {"columns": [target per column], ...}.
+    mapping = models.JSONField(default=list, blank=True)
+    groups = models.ManyToManyField(Group, blank=True, related_name="+")
+    update_existing = models.BooleanField(default=False)
+    consent_confirmed = models.BooleanField(default=False)
+    progress = models.FloatField(default=0, help_text="0 to 1, of the file read.")
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    rejected_path = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(self.progress * 100)

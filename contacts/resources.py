@@ -26,6 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from contacts.addresses import email_problem, normalise_email
+from contacts.importing import contact_import_status
 from contacts.models import Contact, Group, Suppression, SuppressionSource
 
 # What makes a spreadsheet read a CSV cell as a formula (OWASP "CSV injection").
@@ -140,14 +141,14 @@ class TimeZoneWidget(KeepIfBlankWidget):
 
 
 class GroupNamesWidget(widgets.ManyToManyWidget):
-    """Comma-separated group names; a name we do not have yet becomes a group."""
+    """Comma-separated group names. Cleaning only reads them; the resource
+    creates the groups it lacks when it saves the row (ContactResource)."""
 
     def __init__(self, **kwargs):
         super().__init__(Group, separator=",", field="name", **kwargs)
 
     def clean(self, value, row=None, **kwargs):
-        names = dict.fromkeys(name.strip() for name in str(value or "").split(",") if name.strip())
-        return [Group.objects.get_or_create(name=name)[0] for name in names]
+        return list(dict.fromkeys(n.strip() for n in str(value or "").split(",") if n.strip()))
 
 
 class FileProblem(ValueError):
@@ -230,9 +231,6 @@ class EmailKeyedMixin(StrictColumnsMixin):
         super().before_import_row(row, **kwargs)
 
 
-_OPTED_OUT = {Contact.Status.UNSUBSCRIBED, Contact.Status.BOUNCED, Contact.Status.COMPLAINED}
-
-
 class ContactResource(EmailKeyedMixin, resources.ModelResource):
     """One row per address, matched on the normalised address.
 
@@ -272,14 +270,28 @@ class ContactResource(EmailKeyedMixin, resources.ModelResource):
             "last_opened_at", "last_clicked_at", "created_at",
         ]  # fmt: skip
 
+    def get_import_fields(self):
+        # What the system writes (last open, ...) is exported, never imported.
+        return [field for field in super().get_import_fields() if not field.readonly]
+
     def after_init_instance(self, instance, new, row, **kwargs):
         instance._status_before_import = None if new else instance.status
 
     def before_save_instance(self, instance, row, **kwargs):
-        # An old list must never undo an unsubscribe, bounce or complaint.
-        before = getattr(instance, "_status_before_import", None)
-        if before in _OPTED_OUT:
-            instance.status = before
+        instance.status = contact_import_status(
+            before=getattr(instance, "_status_before_import", None),
+            wanted=instance.status,
+            suppression_reason=Suppression.objects.filter(email=instance.email)
+            .values_list("reason", flat=True)
+            .first(),
+        )
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        if field.attribute == "groups" and is_m2m and field.column_name in row:
+            names = field.clean(row)
+            instance.groups.set([Group.objects.get_or_create(name=name)[0] for name in names])
+            return
+        super().import_field(field, instance, row, is_m2m, **kwargs)
 
 
 class GroupResource(StrictColumnsMixin, resources.ModelResource):

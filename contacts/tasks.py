@@ -1,10 +1,10 @@
-"""Celery entry points of contacts: thin, they call contacts' services."""
+"""Celery entry points of contacts: thin, they take ids and call a service."""
 
 import smtplib
 
 from celery import shared_task
 
-from contacts import consent
+from contacts import consent, importing
 from contacts.tiers import tiers_update
 
 
@@ -25,3 +25,10 @@ def contacts_expire_unconfirmed_task() -> int:
 @shared_task
 def tiers_update_task() -> dict[str, int]:
     return tiers_update()
+
+
+@shared_task(acks_late=False)
+def import_contacts_task(job_id: int) -> None:
+    # Not acks_late: a worker killed mid-import must not start the file again
+    # from the top behind the user's back; the job stays "running" and says so.
+    importing.import_job_run(job_id=job_id)

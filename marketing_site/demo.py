@@ -32,6 +32,7 @@ from campaigns.models import (
     Send,
 )
 from campaigns.rendering import compile_campaign
+from contacts.addresses import address_check
 from contacts.models import (
     ConsentRecord,
     Contact,
@@ -199,6 +200,20 @@ def _demo_contacts() -> list[tuple[Contact, list[str]]]:
         )
         groups = [NEWSLETTER] + [VIP] * (index % 12 >= 10) + [RUSSIAN] * (locale == "ru")
         contacts.append((contact, groups))
+    # Two addresses the address checks flag (contacts.addresses), marked on the
+    # contact list.
+    for email, first in [
+        ("info@corner-shop.example.com", "Corner shop"),
+        ("lena@gmial.com", "Lena"),
+    ]:
+        contact = Contact(
+            email=email,
+            first_name=first,
+            consent_at=now - timedelta(days=2),
+            consent_source="signup form",
+            address_flag=address_check(email, check_domain_dns=False).flag,
+        )
+        contacts.append((contact, [NEWSLETTER]))
     return contacts
 
 

@@ -37,6 +37,7 @@ _MARKETER = [
     "contacts.add_segment",
     "contacts.change_segment",
     "contacts.delete_segment",
+    "contacts.import_contacts",
 ]
 # "app.*" is every permission of that app. An admin also uses the Django
 # admin (lists, imports, products, coupons, the frequency policy, periodic
@@ -119,6 +120,7 @@ def role_context(request) -> dict:
         "can_send": user.has_perm("campaigns.send_campaign"),
         "can_administer": user.is_staff and user.has_perm("contacts.change_contact"),
         "can_erase": user.has_perm("contacts.erase_contact"),
+        "can_import": user.has_perm("contacts.import_contacts"),
         "can_manage_team": user.has_perm("auth.change_user"),
         "can_read_audit": user.has_perm("contacts.view_auditentry"),
     }

@@ -462,3 +462,16 @@ CELERY_BEAT_SCHEDULE["expire-unconfirmed-contacts"] = {
     "task": "contacts.tasks.contacts_expire_unconfirmed_task",
     "schedule": 3600.0,
 }
+
+# --- Contact imports and address checks (contacts.importing, contacts.addresses)
+# Files up to IMPORT_MAX_FILE_MB are imported in the background; the admin's
+# own import form keeps IMPORT_MAX_UPLOAD_MB and hands anything larger to it.
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_MB", 250) * 1024 * 1024
+IMPORT_ADMIN_INLINE_MAX_BYTES = env_int("IMPORT_ADMIN_INLINE_MAX_KB", 512) * 1024
+IMPORT_DIR = Path(env_str("IMPORT_DIR", str(VAR_DIR / "imports")))
+# Threads (each with a database connection) that load checked rows meanwhile.
+IMPORT_LOADERS = env_int("IMPORT_LOADERS", 2)
+# An MX (or A) lookup per domain, cached; off for a site only this machine
+# reaches (make run, tests) since it needs the network.
+ADDRESS_CHECK_DNS = env_bool("ADDRESS_CHECK_DNS", not is_local_site(SITE_URL))
+ADDRESS_DNS_TIMEOUT = float(env_int("ADDRESS_DNS_TIMEOUT_MS", 3000)) / 1000

@@ -41,7 +41,7 @@ def test_an_admin_downloads_a_contacts_data(client, alice, ann):
     page = client.get(reverse("contacts:detail", args=[ann.pk])).content.decode()
     assert "Download data (JSON)" in page
 
-    response = client.post(reverse("contacts:export", args=[ann.pk]))
+    response = client.post(reverse("contacts:data_export", args=[ann.pk]))
 
     assert response["Content-Type"].startswith("application/json")
     assert response["Content-Disposition"] == f'attachment; filename="contact-{ann.pk}.json"'
@@ -75,14 +75,14 @@ def test_only_an_admin_may_export(client, ann, role):
     page = client.get(reverse("contacts:detail", args=[ann.pk])).content.decode()
 
     assert "Download data (JSON)" not in page
-    assert client.post(reverse("contacts:export", args=[ann.pk])).status_code == 403
+    assert client.post(reverse("contacts:data_export", args=[ann.pk])).status_code == 403
     assert not AuditEntry.objects.filter(action="contact_exported").exists()
 
 
 def test_exporting_takes_a_post(client, alice, ann):
     client.force_login(alice)
 
-    assert client.get(reverse("contacts:export", args=[ann.pk])).status_code == 405
+    assert client.get(reverse("contacts:data_export", args=[ann.pk])).status_code == 405
 
 
 def test_erasing_removes_the_consent_records_too(client, alice, ann):
