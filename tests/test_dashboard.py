@@ -87,7 +87,7 @@ def test_it_reads_the_dashboard_in_a_fixed_number_of_queries(
         _sent_campaign(f"Campaign {number}", opened=1, recipients=2)
     client.force_login(charlie)
 
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         assert client.get(reverse("dashboard")).status_code == 200
 
 

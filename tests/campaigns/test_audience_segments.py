@@ -83,7 +83,10 @@ def test_the_summary_is_one_statement_however_many_segments(audience):
         {"field": "total_spent", "op": "gt", "value": "100"}))  # fmt: skip
     with CaptureQueriesContext(connection) as queries:
         summary = audience_summary(campaign=campaign)
-    selects_of_contacts = [q for q in queries if "contacts_contact" in q["sql"]]
+    # (a cheap probe whether anyone chose a lower mail frequency aside)
+    selects_of_contacts = [
+        q for q in queries if "contacts_contact" in q["sql"] and "LIMIT 1" not in q["sql"]
+    ]
     assert len(selects_of_contacts) == 1
     assert summary.total == 5  # ann, ben, dee, eve, fay; cy spent 300
 

@@ -60,7 +60,9 @@ def test_other_languages_fall_back_to_the_main_version_and_regions_to_their_lang
 
 def test_languages_share_one_list_of_links_so_click_tokens_agree(bilingual):
     content = compile_campaign(bilingual)
-    assert content.links == ["https://shop.example.com/sale", "https://shop.example.com/ru"]
+    # The last link is the hidden honeypot, shared by every version.
+    assert content.links[:-1] == ["https://shop.example.com/sale", "https://shop.example.com/ru"]
+    assert content.locales["ru"].honeypot == content.honeypot == len(content.links) - 1
     assert content.locales["ru"].links is content.links
     stored = CompiledContent.from_json(content.to_json())
     assert stored.for_locale("ru").links == content.links
