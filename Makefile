@@ -69,9 +69,7 @@ bench: $(VENV)/.dev-deps
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	  else echo "Install wrk (sudo apt-get install wrk) for bench/tracking_load.py."; exit 1; fi; }
 	$(BIN)/python bench/tracking_load.py $(BENCH_TRACKING_SECONDS)
-
+	$(BIN)/python bench/report_scale.py $(BENCH_REPORT_MESSAGES)
 	$(BIN)/python bench/segment_count.py $(BENCH_CONTACTS)
-
 	$(BIN)/python bench/render.py $(BENCH_RECIPIENTS)
-
 	$(BIN)/python bench/import_contacts.py $(BENCH_IMPORT_ROWS)
