@@ -113,10 +113,15 @@ def campaign_report_view(request, pk: int):
     search = request.GET.get("q", "")[:200]
     send = campaign_latest_send(campaign=campaign)
     messages = reports.campaign_messages(campaign=campaign, outcome=outcome, search=search)
-    page = Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(messages, PAGE_SIZE)
+    progress = _progress_context(campaign)
+    if not outcome and not search:
+        # Every message of the campaign: the report counted them already.
+        paginator.count = progress["report"].recipients
+    page = paginator.get_page(request.GET.get("page"))
     subject, subject_for = reports.campaign_example_subject(campaign=campaign)
     context = {
-        **_progress_context(campaign),
+        **progress,
         # The send's own status: a campaign whose send failed was not "sent".
         "send": send,
         "health": guard.send_health(send) if send else [],

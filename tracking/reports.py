@@ -416,7 +416,8 @@ def message_outcome(message: Message) -> tuple[str, str]:
 
 
 def campaign_messages(*, campaign: Campaign, outcome: str = "", search: str = "") -> QuerySet:
-    messages = Message.objects.filter(send__campaign=campaign).only(
+    send_ids = list(Send.objects.filter(campaign=campaign).values_list("pk", flat=True))
+    messages = Message.objects.filter(send_id__in=send_ids).only(
         "email", "status", "skip_reason", "sent_at", "delivered_at", "bounced_at",
         "bounce_type", "bounce_reason", "complained_at", "unsubscribed_at", "opened_at",
         "clicked_at", "opens", "clicks", "machine_opens", "machine_clicks", "error",
