@@ -33,7 +33,7 @@ def _regex_operator() -> str:
 
 
 def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> tuple[str, list]:
-    """SELECT contact_id, email, reason ('' for those who get the mail)."""
+    """SELECT contact_id, email, reason ('' for those who get the mail), time_zone."""
     contact = Contact._meta.db_table
     members = Contact.groups.through._meta.db_table
     group_ids = list(campaign.groups.values_list("id", flat=True)) or [0]
@@ -62,7 +62,8 @@ def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> t
             case_params += when_params
     case = "CASE " + " ".join(reasons) + " ELSE '' END"
     sql = (
-        f"SELECT c.id AS contact_id, c.email AS email, {case} AS reason "
+        f"SELECT c.id AS contact_id, c.email AS email, {case} AS reason, "
+        "c.time_zone AS time_zone "
         f"FROM {contact} c {cap_join} "
         f"WHERE c.id IN (SELECT contact_id FROM {members} "
         f"WHERE group_id IN ({', '.join(['%s'] * len(group_ids))}))"

@@ -18,6 +18,7 @@ from campaigns.audience import AudienceSummary, audience_summary
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, Send
 from campaigns.personalisation import TemplateProblem
+from campaigns.plan_views import composer_context
 from campaigns.services import CampaignNotSendable, campaign_send
 from contacts.audit import Action, audit_record
 
@@ -135,6 +136,9 @@ def campaign_detail(request, pk: int):
         "preview_url": reverse("campaigns:preview", args=[campaign.pk])
         + (f"?{query}" if query else ""),
     }
+    context.update(composer_context(campaign=campaign, summary=summary, contact=contact))
+    if context["checklist"] and not context["checklist"].passed and not context["send_blocker"]:
+        context["send_blocker"] = "Fix what the checklist marks first."
     return render(request, "campaigns/campaign_detail.html", context)
 
 
