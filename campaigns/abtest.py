@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns import localtime
-from campaigns.ledger import SnapshotPlan
+from campaigns.ledger import NOT_DUE, SnapshotPlan
 from campaigns.models import ABTest, Campaign, Message, Send, SendPlan, Variant
 from campaigns.statistics import (
     MeanSample,
@@ -167,20 +167,20 @@ def send_snapshot_plan(send: Send) -> tuple[SnapshotPlan, list[Send]]:
         seed=seed,
         holdout_percent=holdout,
         after_test_of_campaign=after_test,
-        due=(due,) if due[0] != "NULL" else (),
+        due=(due,) if due[0] != NOT_DUE else (),
     ), [send]
 
 
 def _due(campaign: Campaign, plan: SendPlan | None, delay: timedelta) -> tuple[str, list]:
     """Each message's due time: at the recipient's local time (a plan in
-    local mode), after the variant's delay, or at once ("NULL")."""
+    local mode), after the variant's delay, or at once (NOT_DUE)."""
     local = plan and plan.mode == SendPlan.Mode.LOCAL and plan.status == SendPlan.Status.STARTED
     if local and plan.local_date and plan.local_time:
         zones = audience_time_zones(campaign=campaign)
         return localtime.due_sql(plan.local_date, plan.local_time, zones, delay)
     if delay:
         return "%s", [timezone.now() + delay]
-    return "NULL", []
+    return NOT_DUE, []
 
 
 def audience_time_zones(*, campaign: Campaign) -> list[str]:

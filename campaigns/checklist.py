@@ -235,16 +235,9 @@ def _coupon(campaign: Campaign, summary: AudienceSummary) -> list[Item]:
         return [
             Item("coupon", FAIL, "Coupon", f"“{coupon.name}” has no codes: add or generate some.")
         ]
-    if coupon.kind == Coupon.Kind.UNIQUE and summary.recipients:
-        if summary.code_shortfall:
-            return [
-                Item(
-                    "coupon",
-                    WARN,
-                    "Coupon codes run short",
-                    f"{summary.code_shortfall:,} recipients will be skipped for want of a code.",
-                )
-            ]
+    if coupon.kind == Coupon.Kind.UNIQUE and summary.recipients and summary.code_shortfall:
+        short = f"{summary.code_shortfall:,} recipients will be skipped for want of a code."
+        return [Item("coupon", WARN, "Coupon codes run short", short)]
     return [Item("coupon", OK, "Coupon", coupon.name)]
 
 

@@ -309,10 +309,13 @@ def _ranked(source: str, params: list, plan: SnapshotPlan) -> tuple[str, list]:
     return ranked, [plan.seed, *params, *where_params]
 
 
+# No due time: typed, or PostgreSQL reads a CASE of NULLs as text.
+NOT_DUE = "CAST(NULL AS TIMESTAMP WITH TIME ZONE)"
+
+
 def _due(plan: SnapshotPlan, index: int) -> tuple[str, list]:
     if not plan.due:
-        # Typed, or PostgreSQL reads a CASE of NULLs as text.
-        return "CAST(NULL AS TIMESTAMP WITH TIME ZONE)", []
+        return NOT_DUE, []
     return plan.due[min(index, len(plan.due) - 1)]
 
 
@@ -335,7 +338,7 @@ def _plain_insert(source: str, send: Send, plan: SnapshotPlan) -> tuple[str, tup
 
 def _split_insert(source: str, plan: SnapshotPlan) -> tuple[str, tuple[list, list]]:
     count = len(plan.variant_send_ids)
-    turn = f"((a.rn - 1) % {count})"
+    turn = f"((a.rn - 1) %% {count})"  # %% : a literal % beside the parameters
     send_case = " ".join(f"WHEN {i} THEN %s" for i in range(count))
     due_case, due_params = [], []
     for i in range(count):
@@ -505,17 +508,13 @@ def messages_defer(*, batch: str, deferred: dict[int, tuple[str, str]]) -> int:
 
 
 def messages_next_retry(*, send_id: int):
-    """When the earliest deferred or not yet due message of a send may go, if
-    any waits."""
-    queued = Message.objects.filter(send_id=send_id, status=Status.QUEUED)
-    times = [
-        queued.filter(**{f"{name}__isnull": False})
-        .order_by(name)
-        .values_list(name, flat=True)
+    """When the earliest deferred message of a send may go, if any waits."""
+    return (
+        Message.objects.filter(send_id=send_id, status=Status.QUEUED, retry_after__isnull=False)
+        .order_by("retry_after")
+        .values_list("retry_after", flat=True)
         .first()
-        for name in ("retry_after", "due_at")
-    ]
-    return min((t for t in times if t is not None), default=None)
+    )
 
 
 @dataclass(frozen=True)

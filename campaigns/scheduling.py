@@ -9,16 +9,16 @@ starts once. Nothing waits in a broker ETA.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from campaigns import localtime
 from campaigns.abtest import ab_test_of, audience_time_zones
 from campaigns.checklist import checklist_require
-from campaigns.models import Campaign, Send, SendPlan
+from campaigns.models import Campaign, Message, Send, SendPlan
 from campaigns.personalisation import TemplateProblem
 from campaigns.sending import CampaignNotSendable
 from contacts.audit import Action, audit_record
@@ -215,3 +215,20 @@ def plan_describe(plan: SendPlan | None) -> str:
             f"Every {plan.local_date:%A} at {at} ({plan.time_zone}), from {plan.local_date:%b %d}"
         )
     return f"{plan.local_date:%a %b %d, %Y} at {at} ({plan.time_zone})"
+
+
+def sends_with_messages_due(*, now: datetime | None = None, idle_seconds: int = 30) -> list[int]:
+    """Sending sends, idle for a while, with queued messages whose due time has
+    come (a recipient's local time, a variant's later send time): the periodic
+    task starts their batches, so no batch waits hours on a broker ETA."""
+    now = now or timezone.now()
+    due = Message.objects.filter(send=OuterRef("pk"), status=Message.Status.QUEUED, due_at__lte=now)
+    return list(
+        Send.objects.filter(status=Send.Status.SENDING)
+        .filter(
+            Q(last_activity_at__isnull=True)
+            | Q(last_activity_at__lt=now - timedelta(seconds=idle_seconds))
+        )
+        .filter(Exists(due))
+        .values_list("pk", flat=True)
+    )
