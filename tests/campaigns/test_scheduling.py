@@ -1,7 +1,7 @@
 """Scheduling: at a time, at each recipient's local time across a DST change,
 weekly, paused and cancelled; a missed schedule runs once."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine

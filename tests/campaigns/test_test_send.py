@@ -4,9 +4,8 @@ import pytest
 from django.core import mail as django_mail
 from django.urls import reverse
 
-from campaigns import abtest
+from campaigns import abtest, testsend
 from campaigns.models import Message, Send
-from campaigns import testsend
 from contacts.models import AuditEntry
 from tests.factories import CampaignFactory, ContactFactory, GroupFactory
 
