@@ -365,18 +365,25 @@ def _decision(test: ABTest, results: list[VariantResult]) -> tuple[Variant, str]
         f"{_shown(test.metric, r.value)} for {r.variant.label}" for r in results if r is not best
     )
     shown = f"{metric} {_shown(test.metric, best.value)} against {others}"
-    confidence = f"{(found.confidence or 0) * 100:.1f}%"
+    confidence = (
+        "over 99.99%" if found.p_value < 0.0001 else f"{(found.confidence or 0) * 100:.1f}%"
+    )
     if found.significant:
         return best.variant, (
-            f"Variant {best.variant.label} won on {shown}. {found.test}: p = {found.p_value:.4f}, "
+            f"Variant {best.variant.label} won on {shown}. {found.test[0].upper()}{found.test[1:]}: "
+            f"{_p_text(found.p_value)}, "
             f"so the difference holds with {confidence} confidence ({needed}). "
             f"Variant {best.variant.label} went to the rest."
         )
     return default, (
         f"No significant difference: variant {best.variant.label} looked best on {shown}, but "
-        f"the {found.test} gives p = {found.p_value:.4f}, only {confidence} confidence "
+        f"the {found.test} gives {_p_text(found.p_value)}, only {confidence} confidence "
         f"({needed}). The default variant {default.label} went to the rest."
     )
+
+
+def _p_text(p_value: float) -> str:
+    return "p < 0.0001" if p_value < 0.0001 else f"p = {p_value:.4f}"
 
 
 def _shown(metric: str, value: float) -> str:
