@@ -370,8 +370,8 @@ def _decision(test: ABTest, results: list[VariantResult]) -> tuple[Variant, str]
     )
     if found.significant:
         return best.variant, (
-            f"Variant {best.variant.label} won on {shown}. {found.test[0].upper()}{found.test[1:]}: "
-            f"{_p_text(found.p_value)}, "
+            f"Variant {best.variant.label} won on {shown}. "
+            f"{found.test[0].upper()}{found.test[1:]}: {_p_text(found.p_value)}, "
             f"so the difference holds with {confidence} confidence ({needed}). "
             f"Variant {best.variant.label} went to the rest."
         )
