@@ -3,6 +3,7 @@ schedules, A/B tests and the holdout."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -184,7 +185,9 @@ def campaign_testing(request, pk: int):
     variant_forms = VariantFormSet(initial=_variant_initial(campaign), prefix="variant")
     holdout_form = HoldoutForm(initial={"holdout_percent": plan.holdout_percent if plan else 0})
     if request.method == "POST":
-        if not request.user.has_perm("campaigns.change_campaign") or not campaign.is_editable:
+        if not request.user.has_perm("campaigns.change_campaign"):
+            raise PermissionDenied
+        if not campaign.is_editable:
             messages.error(request, "This campaign can no longer be changed.")
             return redirect("campaigns:detail", pk=campaign.pk)
         if "save_holdout" in request.POST:
