@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 from campaigns import abtest, scheduling
 from campaigns.audience import AudienceSummary
 from campaigns.checklist import campaign_checklist
-from campaigns.holdout import campaign_lift
 from campaigns.models import Campaign, SendPlan
 from campaigns.personalisation import TemplateProblem
 from campaigns.plan_forms import (
@@ -27,19 +26,19 @@ from contacts.models import Contact
 
 def _get_campaign_for_user(pk: int) -> Campaign:
     # Every staff role may read every campaign; the decorators decide who writes.
-    return get_object_or_404(Campaign.objects.select_related("coupon"), pk=pk)
+    return get_object_or_404(Campaign.objects.select_related("coupon", "plan", "ab_test"), pk=pk)
 
 
 def composer_context(*, campaign: Campaign, summary: AudienceSummary, contact: Contact) -> dict:
     """What the campaign page shows of the checklist, schedule, test and results."""
-    plan = SendPlan.objects.filter(campaign=campaign).first()
-    test = abtest.ab_test_of(campaign)
+    testing = abtest.campaign_testing_summary(campaign=campaign)
+    plan = testing["plan"]
     checklist = (
         campaign_checklist(campaign=campaign, summary=summary) if campaign.is_editable else None
     )
     return {
+        **testing,
         "checklist": checklist,
-        "plan": plan,
         "plan_text": scheduling.plan_describe(plan),
         "plan_waiting": plan is not None and plan.status in scheduling.WAITING,
         "schedule_form": ScheduleForm(
@@ -47,12 +46,6 @@ def composer_context(*, campaign: Campaign, summary: AudienceSummary, contact: C
         ),
         "test_send_form": TestSendForm(),
         "test_send_contact": contact,
-        "ab_test": test,
-        "variants": list(campaign.variants.all()) if test else [],
-        "variant_results": abtest.variant_results(test=test)
-        if test and test.state != "setup"
-        else [],
-        "lift": campaign_lift(campaign=campaign) if not campaign.is_editable else None,
     }
 
 

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django_htmx.http import HttpResponseClientRefresh
 
+from campaigns.abtest import campaign_testing_summary
 from campaigns.models import Campaign, Message
 from campaigns.selectors import campaign_latest_send
 from tracking.reports import CampaignReport, campaign_recent_events, campaign_report
@@ -61,7 +62,7 @@ def _progress_context(campaign: Campaign) -> dict:
 @login_required
 @permission_required("tracking.view_report", raise_exception=True)
 def campaign_report_view(request, pk: int):
-    campaign = get_object_or_404(Campaign, pk=pk)
+    campaign = get_object_or_404(Campaign.objects.select_related("ab_test", "plan"), pk=pk)
     messages = (
         Message.objects.filter(send__campaign=campaign)
         .only("email", "status", "skip_reason", "sent_at")
@@ -73,6 +74,8 @@ def campaign_report_view(request, pk: int):
         "send": campaign_latest_send(campaign=campaign),
         "page": Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page")),
         "events": campaign_recent_events(campaign=campaign),
+        # The A/B test's variants with their intervals, and the holdout's lift.
+        **campaign_testing_summary(campaign=campaign),
     }
     return render(request, "reports/campaign_report.html", context)
 

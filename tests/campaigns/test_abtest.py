@@ -209,6 +209,10 @@ def test_a_significant_winner_goes_to_the_rest(client, alice):
     # each variant with its 95% Wilson interval: 40 of 200 and 80 of 200
     assert '20% <span class="interval">(15 to 26%)</span>' in page
     assert '40% <span class="interval">(33 to 47%)</span>' in page
+    # and so does the report
+    report = client.get(reverse("reports:campaign", args=[campaign.pk])).content.decode()
+    assert "Variant B won" in report
+    assert '20% <span class="interval">(15 to 26%)</span>' in report
 
 
 def test_without_a_significant_difference_the_default_goes_and_the_page_says_why(client, alice):
