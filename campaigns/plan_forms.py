@@ -67,6 +67,9 @@ class ABTestForm(forms.Form):
 
 
 class VariantForm(forms.Form):
+    # Posted by the page (A, B, ...), never in the initial data: so even a
+    # variant that keeps every field of the campaign counts as filled in.
+    label = forms.CharField(required=False, max_length=1, widget=forms.HiddenInput)
     subject = forms.CharField(max_length=200, required=False)
     from_name = forms.CharField(label="Sender name", max_length=100, required=False)
     body = forms.CharField(

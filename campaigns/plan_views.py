@@ -222,13 +222,18 @@ def _with_one_more(data) -> VariantFormSet:
     """The variants typed so far, unchecked, and an empty one more."""
     typed = VariantFormSet(data, prefix="variant")
     typed.is_valid()
-    initial = [form.cleaned_data or {} for form in typed.forms]
+    initial = [
+        {k: v for k, v in (form.cleaned_data or {}).items() if k != "label"} for form in typed.forms
+    ]
     initial.append({"send_delay_minutes": 0})
     return VariantFormSet(initial=initial[: abtest.MAX_VARIANTS], prefix="variant")
 
 
 def _save_ab_test(request, campaign, ab_form, variant_forms) -> bool:
-    variants = [abtest.VariantInput(**form.cleaned_data) for form in variant_forms.forms]
+    variants = [
+        abtest.VariantInput(**{k: v for k, v in form.cleaned_data.items() if k != "label"})
+        for form in variant_forms.forms
+    ]
     if all(not (v.subject or v.from_name or v.body or v.send_delay_minutes) for v in variants[1:]):
         messages.error(
             request, "Variant B is the same as A: change its subject, sender, content or send time."
