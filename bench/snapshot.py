@@ -344,6 +344,8 @@ def run_split(campaign) -> None:
     """The snapshots of an A/B test (20% in two variant sends, ranked by md5)
     and of the send to the rest with a 10% holdout, for another campaign to
     the same group (campaigns.abtest, campaigns.ledger.SnapshotPlan)."""
+    from django.db import transaction
+
     from campaigns import abtest, ledger
     from campaigns.models import Campaign, Message, Send
     from campaigns.scheduling import plan_set_holdout
@@ -361,7 +363,10 @@ def run_split(campaign) -> None:
         wait_hours=4,
         confidence=95,
     )
-    sends = abtest.ab_test_create_sends(campaign=other, user=None, lane="bulk", is_marketing=True)
+    with transaction.atomic():
+        sends = abtest.ab_test_create_sends(
+            campaign=other, user=None, lane="bulk", is_marketing=True
+        )
     plan, _ = abtest.send_snapshot_plan(sends[0])
     started = time.perf_counter()
     tested = ledger.messages_snapshot(send=sends[0], plan=plan)
