@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Q
@@ -5,6 +6,7 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
+from campaigns.coupons import MAX_GENERATED, coupon_codes_generate, coupon_codes_import
 from campaigns.models import (
     Campaign,
     Coupon,
@@ -65,8 +67,41 @@ class CouponCodeInline(admin.TabularInline):
         return super().get_queryset(request).select_related("contact").order_by("pk")
 
 
+class CouponAdminForm(forms.ModelForm):
+    """The coupon, plus codes to generate or paste into its pool (campaigns.coupons)."""
+
+    generate_count = forms.IntegerField(
+        label="Generate codes",
+        required=False,
+        min_value=1,
+        max_value=MAX_GENERATED,
+        help_text="Add this many random codes to the pool (unique-code coupons).",
+    )
+    generate_prefix = forms.CharField(
+        label="Prefix of generated codes", required=False, max_length=20
+    )
+    paste_codes = forms.CharField(
+        label="Paste codes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Codes from the shop, one per line or separated by commas.",
+    )
+
+    class Meta:
+        model = Coupon
+        fields = ["name", "kind", "code", "description", "expires_at"]
+
+    def clean(self):
+        data = super().clean()
+        wants_codes = data.get("generate_count") or (data.get("paste_codes") or "").strip()
+        if wants_codes and data.get("kind") != Coupon.Kind.UNIQUE:
+            raise forms.ValidationError("Only a coupon with unique codes has a pool of codes.")
+        return data
+
+
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
+    form = CouponAdminForm
     list_display = ["name", "kind", "code", "free_codes", "assigned_codes", "expires_at"]
     list_filter = ["kind"]
     search_fields = ["name", "code"]
@@ -82,6 +117,21 @@ class CouponAdmin(admin.ModelAdmin):
                 assigned_code_count=Count("codes", filter=Q(codes__assigned_at__isnull=False)),
             )
         )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        coupon, data = form.instance, form.cleaned_data
+        if data.get("generate_count"):
+            added = coupon_codes_generate(
+                coupon=coupon, count=data["generate_count"], prefix=data.get("generate_prefix", "")
+            )
+            self.message_user(request, f"{added} codes generated.")
+        if (data.get("paste_codes") or "").strip():
+            result = coupon_codes_import(coupon=coupon, text=data["paste_codes"])
+            note = f"{result.added} codes added, {result.duplicates} already there."
+            if result.invalid:
+                note += f" Refused (letters, digits, - and _ only): {', '.join(result.invalid)}."
+            self.message_user(request, note)
 
     @admin.display(description="Free codes", ordering="free_code_count")
     def free_codes(self, coupon: Coupon) -> int:

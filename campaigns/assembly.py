@@ -10,6 +10,7 @@ SMTP exchange itself (ARCHITECTURE.md, decision 1).
 """
 
 import binascii
+import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -260,7 +261,7 @@ def _safe_header_text(value: str) -> str:
 def prepared_mail_for(send_id: int) -> PreparedMail:
     """The prepared mail of a send, built once per worker process: a send's
     content is frozen when it starts, so it never changes under the cache."""
-    send = Send.objects.select_related("campaign", "campaign__coupon").get(pk=send_id)
+    send = Send.objects.select_related("campaign", "campaign__coupon", "variant").get(pk=send_id)
     return prepared_mail(send)
 
 
@@ -272,6 +273,9 @@ def campaign_shared_code(campaign: Campaign) -> str:
 
 def prepared_mail(send: Send) -> PreparedMail:
     campaign: Campaign = send.campaign
+    if send.variant_id and send.variant.from_name:  # an A/B test of the sender name
+        campaign = copy.copy(campaign)
+        campaign.from_name = send.variant.from_name
     from_header = formataddr(
         (_safe_header_text(campaign.from_name), campaign.from_email), charset="utf-8"
     )

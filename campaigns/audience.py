@@ -35,7 +35,7 @@ def _regex_operator() -> str:
 
 
 def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> tuple[str, list]:
-    """SELECT contact_id, email, reason ('' for those who get the mail)."""
+    """SELECT contact_id, email, reason ('' for those who get the mail), time_zone."""
     contact = Contact._meta.db_table
     reasons = [
         f"WHEN c.status IN ('{Contact.Status.BOUNCED}', '{Contact.Status.COMPLAINED}') "
@@ -67,7 +67,8 @@ def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> t
     case = "CASE " + " ".join(reasons) + " ELSE '' END"
     where, where_params = _audience_where(campaign)
     sql = (
-        f"SELECT c.id AS contact_id, c.email AS email, {case} AS reason "
+        f"SELECT c.id AS contact_id, c.email AS email, {case} AS reason, "
+        "c.time_zone AS time_zone "
         f"FROM {contact} c {cap_join} WHERE {where}"
     )
     return sql, [*case_params, *join_params, *where_params]

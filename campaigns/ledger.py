@@ -228,30 +228,132 @@ def send_batch_succeeded(*, send_id: int) -> bool:
 # --- Messages ----------------------------------------------------------------
 
 
-def messages_snapshot(*, send: Send) -> int:
+@dataclass(frozen=True)
+class SnapshotPlan:
+    """How a snapshot divides its audience (built by campaigns.abtest and
+    campaigns.scheduling). Those who may get the mail are put in a random
+    order (md5 of the seed and the contact id, so a re-run agrees); the
+    first `holdout_percent` of them are skipped as the control group, or the
+    first `test_percent` are dealt in turn to the variant sends of an A/B test
+    (the rest then waits for the winner)."""
+
+    seed: str = ""
+    variant_send_ids: tuple[int, ...] = ()
+    test_percent: int = 0
+    holdout_percent: int = 0
+    # The send after an A/B test: leave out who was in the test sends.
+    after_test_of_campaign: int | None = None
+    # Per variant (or one for the whole send): SQL over `a.time_zone` and its
+    # parameters, giving each message's due time; None: due at once.
+    due: tuple[tuple[str, list], ...] = ()
+
+    @property
+    def is_split(self) -> bool:
+        return bool(self.variant_send_ids)
+
+    @property
+    def needs_order(self) -> bool:
+        return self.is_split or self.holdout_percent > 0
+
+
+# The message's facts start empty (written later by tracking).
+_FACTS = "bounce_type, bounce_reason, opens, clicks, machine_opens, machine_clicks"
+_EMPTY_FACTS = "'', '', 0, 0, 0, 0"
+_COLUMNS = (
+    "send_id, contact_id, email, status, skip_reason, coupon_code, esp_message_id, "
+    f"error, error_class, attempts, batch, created_at, due_at, {_FACTS}"
+)
+
+
+def messages_snapshot(*, send: Send, plan: SnapshotPlan | None = None) -> int:
     """Freeze the audience: one message per contact, queued or skipped with
     its reason, in one INSERT ... SELECT. Running it again adds nothing."""
+    plan = plan or SnapshotPlan()
     select, params = audience_sql(campaign=send.campaign, exclude_send_id=send.pk)
     # On PostgreSQL, OFFSET 0 keeps the subquery whole, so each row's reason
     # is computed once, not once per use.
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
-    columns = (
-        "send_id, contact_id, email, status, skip_reason, coupon_code, esp_message_id, "
-        "error, error_class, attempts, batch, created_at"
-    )
-    sql = (
-        f"INSERT INTO {Message._meta.db_table} ({columns}) "
-        f"SELECT %s, a.contact_id, a.email, "
-        f"CASE WHEN a.reason = '' THEN 'queued' ELSE 'skipped' END, a.reason, "
-        f"'', '', '', '', 0, '', %s FROM ({select}{fence}) a WHERE 1 = 1 "
-        f"ON CONFLICT DO NOTHING"
-    )
+    source, source_params = f"({select}{fence})", params
+    if plan.needs_order or plan.after_test_of_campaign:
+        source, source_params = _ranked(source, params, plan)
+    if plan.is_split:
+        sql, sql_params = _split_insert(source, plan)
+    else:
+        sql, sql_params = _plain_insert(source, send, plan)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The cap's grouping and the joins of a big audience fit in memory.
             cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(sql, [send.pk, timezone.now(), *params])
+        cursor.execute(sql, [*sql_params[0], *source_params, *sql_params[1]])
         return cursor.rowcount
+
+
+def _ranked(source: str, params: list, plan: SnapshotPlan) -> tuple[str, list]:
+    """The audience with `rn`, a random rank among those who may get the mail,
+    and `eligible`, how many they are."""
+    where, where_params = "", []
+    if plan.after_test_of_campaign:
+        where = (
+            f" WHERE NOT EXISTS (SELECT 1 FROM {Message._meta.db_table} m "
+            f"JOIN {Send._meta.db_table} s ON s.id = m.send_id "
+            f"WHERE s.campaign_id = %s AND s.is_ab_test AND m.contact_id = r.contact_id)"
+        )
+        where_params = [plan.after_test_of_campaign]
+    ranked = (
+        "(SELECT a.contact_id, a.email, a.reason, a.time_zone, "
+        "ROW_NUMBER() OVER (PARTITION BY a.reason "
+        "ORDER BY md5(CAST(%s AS TEXT) || CAST(a.contact_id AS TEXT)), a.contact_id) AS rn, "
+        "SUM(CASE WHEN a.reason = '' THEN 1 ELSE 0 END) OVER () AS eligible "
+        f"FROM (SELECT r.* FROM {source} r{where}) a)"
+    )
+    return ranked, [plan.seed, *params, *where_params]
+
+
+# No due time: typed, or PostgreSQL reads a CASE of NULLs as text.
+NOT_DUE = "CAST(NULL AS TIMESTAMP WITH TIME ZONE)"
+
+
+def _due(plan: SnapshotPlan, index: int) -> tuple[str, list]:
+    if not plan.due:
+        return NOT_DUE, []
+    return plan.due[min(index, len(plan.due) - 1)]
+
+
+def _plain_insert(source: str, send: Send, plan: SnapshotPlan) -> tuple[str, tuple[list, list]]:
+    held = "a.rn * 100 <= a.eligible * %s" if plan.holdout_percent else "1 = 0"
+    held_params = [plan.holdout_percent] * 2 if plan.holdout_percent else []
+    due, due_params = _due(plan, 0)
+    sql = (
+        f"INSERT INTO {Message._meta.db_table} ({_COLUMNS}) "
+        f"SELECT %s, a.contact_id, a.email, "
+        f"CASE WHEN a.reason <> '' OR ({held}) THEN 'skipped' ELSE 'queued' END, "
+        f"CASE WHEN a.reason <> '' THEN a.reason "
+        f"WHEN {held} THEN '{Message.SkipReason.HOLDOUT}' ELSE '' END, "
+        f"'', '', '', '', 0, '', %s, {due}, {_EMPTY_FACTS} FROM {source} a WHERE 1 = 1 "
+        f"ON CONFLICT DO NOTHING"
+    )
+    before = [send.pk, *held_params, timezone.now(), *due_params]
+    return sql, (before, [])
+
+
+def _split_insert(source: str, plan: SnapshotPlan) -> tuple[str, tuple[list, list]]:
+    count = len(plan.variant_send_ids)
+    turn = f"((a.rn - 1) %% {count})"  # %% : a literal % beside the parameters
+    send_case = " ".join(f"WHEN {i} THEN %s" for i in range(count))
+    due_case, due_params = [], []
+    for i in range(count):
+        due, params = _due(plan, i)
+        due_case.append(f"WHEN {i} THEN {due}")
+        due_params += params
+    sql = (
+        f"INSERT INTO {Message._meta.db_table} ({_COLUMNS}) "
+        f"SELECT CASE {turn} {send_case} END, a.contact_id, a.email, 'queued', '', "
+        f"'', '', '', '', 0, '', %s, CASE {turn} {' '.join(due_case)} END, {_EMPTY_FACTS} "
+        f"FROM {source} a WHERE a.reason = '' AND a.rn * 100 <= a.eligible * %s "
+        f"ON CONFLICT DO NOTHING"
+    )
+    before = [*plan.variant_send_ids, timezone.now(), *due_params]
+    return sql, (before, [plan.test_percent])
 
 
 def messages_claim(*, send_id: int, limit: int) -> str | None:
@@ -266,6 +368,7 @@ def messages_claim(*, send_id: int, limit: int) -> str | None:
             Message.objects.select_for_update(skip_locked=True)
             .filter(send_id=send_id, status=Status.QUEUED)
             .filter(Q(retry_after__isnull=True) | Q(retry_after__lte=now))
+            .filter(Q(due_at__isnull=True) | Q(due_at__lte=now))
             .order_by("id")
             .values_list("id", flat=True)[:limit]
         )

@@ -105,6 +105,7 @@ class Campaign(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        SCHEDULED = "scheduled", "Scheduled"
 
     name = models.CharField(max_length=200)
     kind = models.CharField(
@@ -172,7 +173,8 @@ class Campaign(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status == self.Status.DRAFT
+        # A scheduled campaign may still be changed until its send starts.
+        return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
 
 
 class Send(models.Model):
@@ -219,6 +221,12 @@ class Send(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A/B tests (campaigns.abtest): the variant this send carries, and whether
+    # it is one of the test sends (else the main send, or the winner's).
+    variant = models.ForeignKey(
+        "Variant", on_delete=models.SET_NULL, null=True, blank=True, related_name="sends"
+    )
+    is_ab_test = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -265,6 +273,7 @@ class Message(models.Model):
         NO_COUPON_CODE = "no_coupon_code", "No coupon code left"
         CANCELLED = "cancelled", "Send cancelled"
         CONTACT_DELETED = "contact_deleted", "Contact deleted"
+        HOLDOUT = "holdout", "Held out (control group)"
 
     class BounceType(models.TextChoices):
         HARD = "hard", "Hard bounce"
@@ -333,6 +342,9 @@ class Message(models.Model):
     clicks = models.PositiveIntegerField(default=0, db_default=0)
     machine_opens = models.PositiveIntegerField(default=0, db_default=0)
     machine_clicks = models.PositiveIntegerField(default=0, db_default=0)
+    # Not claimed before this time: a send at each recipient's local time, or
+    # an A/B variant that tests a later send time (campaigns.scheduling).
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -518,3 +530,111 @@ class CampaignTemplate(models.Model):
     @property
     def is_starter(self) -> bool:
         return bool(self.slug)
+
+
+# --- A/B tests, schedules, holdout (campaigns.abtest, campaigns.scheduling) -------
+
+
+class Variant(models.Model):
+    """One version of an A/B-tested campaign. An empty field keeps the campaign's own."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(max_length=1)  # A, B, C, D
+    subject = models.CharField(max_length=200, blank=True)
+    from_name = models.CharField("Sender name", max_length=100, blank=True)
+    body = models.TextField(blank=True)
+    send_delay_minutes = models.PositiveIntegerField(
+        default=0, help_text="Sent this many minutes after the test starts (to test send times)."
+    )
+
+    class Meta:
+        ordering = ["campaign", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "label"], name="variant_unique_label")
+        ]
+
+    def __str__(self) -> str:
+        return f"Variant {self.label}"
+
+
+class ABTest(models.Model):
+    """How a campaign's variants are tested, and what was decided."""
+
+    class Metric(models.TextChoices):
+        OPEN_RATE = "open_rate", "Human open rate"
+        CLICK_RATE = "click_rate", "Human click rate"
+        REVENUE = "revenue", "Revenue per recipient"
+
+    class State(models.TextChoices):
+        SETUP = "setup", "Being set up"
+        TESTING = "testing", "Testing"
+        DECIDING = "deciding", "Deciding"
+        DECIDED = "decided", "Decided"
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="ab_test")
+    test_percent = models.PositiveSmallIntegerField(
+        default=20, help_text="Share of the audience that gets the test, split evenly."
+    )
+    metric = models.CharField(max_length=12, choices=Metric.choices, default=Metric.OPEN_RATE)
+    wait_hours = models.PositiveSmallIntegerField(default=4)
+    confidence = models.PositiveSmallIntegerField(
+        default=95, help_text="A winner needs this confidence (in %), else the default goes."
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SETUP)
+    decide_at = models.DateTimeField(null=True, blank=True)
+    winner = models.ForeignKey(
+        Variant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The reasoning shown on the page: the test, the p-value, the confidence.
+    decision = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "decide_at"], name="abtest_due")]
+
+    def __str__(self) -> str:
+        return f"A/B test of {self.campaign}"
+
+
+class SendPlan(models.Model):
+    """When a campaign goes, and to whom not: its schedule and its holdout.
+    The row is durable: a periodic task claims it once it is due, so a send
+    missed while beat was down runs once when beat is back (never twice)."""
+
+    class Mode(models.TextChoices):
+        NOW = "now", "Now"
+        AT = "at", "At a date and time"
+        LOCAL = "local", "At a local time in each recipient's time zone"
+        WEEKLY = "weekly", "Every week"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Not scheduled"
+        SCHEDULED = "scheduled", "Scheduled"
+        PAUSED = "paused", "Paused"
+        STARTED = "started", "Started"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Could not start"
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="plan")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.NOW)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # A wall-clock date and time: read in `time_zone` (AT, WEEKLY) or in each
+    # recipient's own zone (LOCAL). WEEKLY runs on that weekday from that date on.
+    local_date = models.DateField(null=True, blank=True)
+    local_time = models.TimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    # The next time the periodic task starts a send (UTC).
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    holdout_percent = models.PositiveSmallIntegerField(
+        default=0, help_text="Share of the audience kept from the mail to measure its lift."
+    )
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_run_at"], name="sendplan_due")]
+
+    def __str__(self) -> str:
+        return f"Plan of {self.campaign}"

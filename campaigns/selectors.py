@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
+from campaigns.audience import audience_sql
 from campaigns.models import Campaign, Coupon, Message, Send
 from campaigns.personalisation import recipient_values
 from campaigns.recommendations import picker_for, picks_values
@@ -57,7 +59,21 @@ def campaign_preview_contact(
         return Contact.objects.filter(email=email).first()  # the field normalises it
     if contact_id:
         return Contact.objects.filter(pk=contact_id).first()
-    return campaign_audience(campaign=campaign).order_by("email").first()
+    return (
+        _first_recipient(campaign) or campaign_audience(campaign=campaign).order_by("email").first()
+    )
+
+
+def _first_recipient(campaign: Campaign) -> Contact | None:
+    """The first contact (by email) who will get the mail, skipped ones aside."""
+    select, params = audience_sql(campaign=campaign)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.contact_id FROM ({select}) a WHERE a.reason = '' ORDER BY a.email LIMIT 1",
+            params,
+        )
+        row = cursor.fetchone()
+    return Contact.objects.filter(pk=row[0]).first() if row else None
 
 
 def sample_contact() -> Contact:

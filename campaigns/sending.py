@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns import ledger
+from campaigns.abtest import campaign_with_variant, send_snapshot_plan
 from campaigns.assembly import PreparedMail, campaign_shared_code, prepared_mail_for
 from campaigns.audience import ineligible_now
 from campaigns.coupons import coupon_codes_assign
@@ -53,13 +54,33 @@ class BatchOutcome:
 def send_prepare(*, send_id: int) -> bool:
     """Freeze the content and the audience of a send. Safe to run again after
     a crash: messages already in the ledger are kept. True when batches may start."""
-    if not ledger.send_start_preparing(send_id=send_id):
-        return False
-    send = Send.objects.select_related("campaign", "campaign__coupon").get(pk=send_id)
+    return send_id in send_prepare_all(send_id=send_id)
+
+
+def send_prepare_all(*, send_id: int) -> list[int]:
+    """Prepare a send, or all the variant sends of its A/B test together (the
+    audience is split in one snapshot). Returns the sends whose batches may start."""
+    send = Send.objects.select_related("campaign", "campaign__coupon", "variant").get(pk=send_id)
+    plan, sends = send_snapshot_plan(send)
+    started = [s for s in sends if ledger.send_start_preparing(send_id=s.pk)]
+    if not started:
+        return []
+    for each in started:
+        if not _freeze_content(each):
+            for other in started:
+                ledger.send_fail(send_id=other.pk, error=each.error)
+            return []
+    already = plan.is_split and Message.objects.filter(send__in=sends).exists()
+    if not already:  # a split is made once: a re-run would deal the cards again
+        ledger.messages_snapshot(send=sends[0], plan=plan)
+    return [s.pk for s in started if ledger.send_mark_sending(send_id=s.pk)]
+
+
+def _freeze_content(send: Send) -> bool:
     try:
-        content = compile_campaign(send.campaign)
+        content = compile_campaign(campaign_with_variant(send.campaign, send.variant))
     except TemplateProblem as problem:  # e.g. a product changed since the check
-        ledger.send_fail(send_id=send_id, error=str(problem))
+        send.error = str(problem)
         return False
     send.content = content.to_json()
     send.save(update_fields=["content"])
@@ -70,8 +91,7 @@ def send_prepare(*, send_id: int) -> bool:
             for i, url in enumerate(content.links)
         ]
     )
-    ledger.messages_snapshot(send=send)
-    return ledger.send_mark_sending(send_id=send_id)
+    return True
 
 
 def backoff_seconds(streak: int) -> float:

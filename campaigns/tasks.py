@@ -33,8 +33,9 @@ def send_enqueue_prepare(send_id: int, lane: str) -> None:
 
 @shared_task(acks_late=True)
 def send_prepare_task(send_id: int) -> None:
-    if sending.send_prepare(send_id=send_id):
-        send_enqueue_batches(send_id, settings.SEND_PARALLEL_BATCHES)
+    # An A/B test's variant sends are prepared together and all start here.
+    for started_id in sending.send_prepare_all(send_id=send_id):
+        send_enqueue_batches(started_id, settings.SEND_PARALLEL_BATCHES)
 
 
 @shared_task(acks_late=True)
@@ -56,3 +57,21 @@ def send_recover_task() -> None:
         send_enqueue_batches(send_id, settings.SEND_PARALLEL_BATCHES)
     for send_id, lane in recovery.prepare_again:
         send_enqueue_prepare(send_id, lane)
+
+
+@shared_task
+def plans_run_due_task() -> None:
+    """Run by beat every minute (settings.CELERY_BEAT_SCHEDULE): start the
+    scheduled sends that are due, wake sends whose waiting messages became due
+    (local times, later variants), and decide the A/B tests whose wait is over.
+    Both are durable rows claimed once, so a beat that was down catches up
+    with one run, not one per missed tick."""
+    from campaigns import abtest, scheduling  # scheduling starts sends through services
+
+    scheduling.plans_run_due()  # each send's preparing is queued as it commits
+    for send_id in scheduling.sends_with_messages_due():
+        send_enqueue_batches(send_id, settings.SEND_PARALLEL_BATCHES)
+    for test_id in abtest.ab_tests_due():
+        send = abtest.ab_test_decide(test_id=test_id)
+        if send is not None:
+            send_enqueue_prepare(send.pk, send.lane)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns import views
+from campaigns import plan_views, views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -32,4 +32,11 @@ urlpatterns = [
         views.send_resend_in_doubt_view,
         name="send_resend_in_doubt",
     ),
+    # The composer's sending side: test sends, schedules, A/B test and holdout.
+    path("<int:pk>/test-send/", plan_views.campaign_test_send_view, name="test_send"),
+    path("<int:pk>/schedule/", plan_views.campaign_schedule_view, name="schedule"),
+    path("<int:pk>/schedule/pause/", plan_views.plan_pause_view, name="schedule_pause"),
+    path("<int:pk>/schedule/resume/", plan_views.plan_resume_view, name="schedule_resume"),
+    path("<int:pk>/schedule/cancel/", plan_views.plan_cancel_view, name="schedule_cancel"),
+    path("<int:pk>/testing/", plan_views.campaign_testing, name="testing"),
 ]

@@ -20,6 +20,7 @@ from campaigns.blocks import BLOCK_TYPES, PRODUCT_RULES, SOCIAL_NETWORKS, format
 from campaigns.forms import BrandForm, CampaignForm, SaveAsTemplateForm
 from campaigns.models import Brand, Campaign, CampaignTemplate, Send
 from campaigns.personalisation import TemplateProblem
+from campaigns.plan_views import composer_context
 from campaigns.rendering import PreviewUrls, compile_campaign, personalise
 from campaigns.services import CampaignNotSendable, campaign_send
 from contacts.audit import Action, audit_record
@@ -292,6 +293,9 @@ def campaign_detail(request, pk: int):
         "preview_url": reverse("campaigns:preview", args=[campaign.pk])
         + (f"?{query}" if query else ""),
     }
+    context.update(composer_context(campaign=campaign, summary=summary, contact=contact))
+    if context["checklist"] and not context["checklist"].passed and not context["send_blocker"]:
+        context["send_blocker"] = "Fix what the checklist marks first."
     return render(request, "campaigns/campaign_detail.html", context)
 
 

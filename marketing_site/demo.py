@@ -8,7 +8,7 @@ Nothing it adds is touched again, so edits made in the UI survive a rerun.
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +20,9 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import ledger
+from campaigns import abtest, ledger, localtime
 from campaigns.models import (
+    ABTest,
     Campaign,
     Coupon,
     CouponCode,
@@ -30,6 +31,7 @@ from campaigns.models import (
     Message,
     Product,
     Send,
+    SendPlan,
 )
 from campaigns.rendering import compile_campaign
 from contacts.addresses import address_check
@@ -160,6 +162,7 @@ def demo_data_create() -> DemoLogin:
         demo_history_create(groups=groups, products=products)
         demo_consent_create(groups=groups)
         demo_audience_create()
+        demo_composer_create(groups=groups)
         return demo_login_create()
 
 
@@ -644,3 +647,107 @@ def demo_audience_create() -> None:
         Segment.objects.get_or_create(
             name=name, defaults={"description": description, "rules": rules}
         )
+
+
+# --- Campaign composer: a weekly newsletter on a schedule, an A/B test decided ---
+
+WEEKLY_NAME, AB_NAME = "Weekly newsletter", "Subject test: spring arrivals"
+
+
+def demo_composer_create(*, groups: dict[str, Group]) -> None:
+    if not Campaign.objects.filter(name=WEEKLY_NAME).exists():
+        _demo_weekly(groups[NEWSLETTER])
+    if not Campaign.objects.filter(name=AB_NAME).exists():
+        _demo_ab_test(groups[NEWSLETTER])
+
+
+def _demo_campaign(name: str, subject: str, group: Group, **fields) -> Campaign:
+    campaign = Campaign.objects.create(
+        name=name,
+        subject=subject,
+        preheader="New in this week",
+        from_name="Demo Shop",
+        from_email="news@shop.example.com",
+        reply_to="help@shop.example.com",
+        body=f'<h2>{subject}</h2><p>See what is <a href="{SHOP_URL}/new">new</a>.</p>',
+        **fields,
+    )
+    campaign.groups.add(group)
+    return campaign
+
+
+def _demo_weekly(group: Group) -> None:
+    """Every Monday at 09:00 in Berlin, with a 5% holdout."""
+    campaign = _demo_campaign(
+        WEEKLY_NAME, "This week at Demo Shop", group, status=Campaign.Status.SCHEDULED
+    )
+    today = timezone.localdate()
+    monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    at = time(9, 0)
+    SendPlan.objects.create(
+        campaign=campaign,
+        mode=SendPlan.Mode.WEEKLY,
+        status=SendPlan.Status.SCHEDULED,
+        local_date=monday,
+        local_time=at,
+        time_zone="Europe/Berlin",
+        next_run_at=localtime.next_weekly(monday, at, "Europe/Berlin", timezone.now()),
+        holdout_percent=5,
+    )
+
+
+def _demo_ab_test(group: Group) -> None:
+    """Two subjects tried on 40% of the newsletter last month (out of this
+    week's frequency cap); B won on opens and went to the rest."""
+    campaign = _demo_campaign(AB_NAME, "Spring arrivals are in", group)
+    abtest.ab_test_configure(
+        campaign=campaign,
+        variants=[
+            abtest.VariantInput(),
+            abtest.VariantInput(subject="New for spring: 12 pieces we love"),
+        ],
+        test_percent=40,
+        metric=ABTest.Metric.OPEN_RATE,
+        wait_hours=4,
+        confidence=95,
+    )
+    started = timezone.now() - timedelta(days=30)
+    sends = abtest.ab_test_create_sends(
+        campaign=campaign, user=None, lane=Send.Lane.BULK, is_marketing=True
+    )
+    plan, _ = abtest.send_snapshot_plan(sends[0])
+    for send in sends:
+        _demo_freeze(send, started)
+    ledger.messages_snapshot(send=sends[0], plan=plan)
+    for send, opened in zip(sends, (0.2, 0.7), strict=True):
+        _demo_mark_sent(send, started, opened)
+    test = ABTest.objects.get(campaign=campaign)
+    rest = abtest.ab_test_decide(test_id=test.pk, now=test.decide_at + timedelta(days=10))
+    ABTest.objects.filter(pk=test.pk).update(decided_at=started + timedelta(hours=4))
+    decided = started + timedelta(hours=4)
+    _demo_freeze(rest, decided)
+    ledger.messages_snapshot(send=rest, plan=abtest.send_snapshot_plan(rest)[0])
+    _demo_mark_sent(rest, decided, 0.6)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENT)
+
+
+def _demo_freeze(send: Send, when) -> None:
+    content = compile_campaign(abtest.campaign_with_variant(send.campaign, send.variant))
+    Send.objects.filter(pk=send.pk).update(
+        content=content.to_json(),
+        status=Send.Status.DONE,
+        started_at=when,
+        finished_at=when + timedelta(minutes=2),
+        last_activity_at=when + timedelta(minutes=2),
+    )
+    send.links.bulk_create(Link(send=send, index=i, url=url) for i, url in enumerate(content.links))
+
+
+def _demo_mark_sent(send: Send, when, opened_share: float) -> None:
+    messages = Message.objects.filter(send=send)
+    messages.update(created_at=when)
+    queued = messages.filter(status=Message.Status.QUEUED).order_by("id")
+    ids = list(queued.values_list("id", flat=True))
+    queued.update(status=Message.Status.SENT, sent_at=when, attempts=1)
+    opened = ids[: round(len(ids) * opened_share)]
+    Message.objects.filter(id__in=opened).update(opened_at=when + timedelta(hours=1), opens=1)

@@ -386,6 +386,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contacts.tasks.tiers_update_task",
         "schedule": float(ENGAGEMENT_UPDATE_INTERVAL_SECONDS),
     },
+    # Campaign composer: scheduled sends and A/B decisions (campaigns.scheduling).
+    "run-due-plans": {
+        "task": "campaigns.tasks.plans_run_due_task",
+        "schedule": float(env_int("PLANS_INTERVAL_SECONDS", 60)),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -475,3 +480,15 @@ IMPORT_LOADERS = env_int("IMPORT_LOADERS", 2)
 # reaches (make run, tests) since it needs the network.
 ADDRESS_CHECK_DNS = env_bool("ADDRESS_CHECK_DNS", not is_local_site(SITE_URL))
 ADDRESS_DNS_TIMEOUT = float(env_int("ADDRESS_DNS_TIMEOUT_MS", 3000)) / 1000
+
+# --- Campaign composer: checklist, test sends, A/B tests, holdout --------------
+# The checklist fetches every link of a mail (HEAD, then GET) with this timeout.
+# Off by default on a local site (make run, tests: no internet); on elsewhere.
+CAMPAIGN_CHECK_LINKS = env_bool("CAMPAIGN_CHECK_LINKS", not is_local_site(SITE_URL))
+CAMPAIGN_LINK_TIMEOUT = float(env_str("CAMPAIGN_LINK_TIMEOUT", "5"))
+# Links to private or loopback addresses are refused unless this is on (tests).
+CAMPAIGN_LINK_CHECK_PRIVATE = env_bool("CAMPAIGN_LINK_CHECK_PRIVATE", False)
+# A test send goes to at most this many addresses.
+CAMPAIGN_TEST_SEND_MAX = env_int("CAMPAIGN_TEST_SEND_MAX", 5)
+# Orders placed this many days after a send count for the holdout's lift.
+HOLDOUT_WINDOW_DAYS = env_int("HOLDOUT_WINDOW_DAYS", 14)

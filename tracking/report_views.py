@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRefresh
 
+from campaigns.abtest import campaign_testing_summary
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_latest_send
 from contacts.audit import Action, audit_record
@@ -107,7 +108,7 @@ def _timeline_chart(campaign: Campaign, machines: bool):
 @login_required
 @permission_required("tracking.view_report", raise_exception=True)
 def campaign_report_view(request, pk: int):
-    campaign = get_object_or_404(Campaign, pk=pk)
+    campaign = get_object_or_404(Campaign.objects.select_related("ab_test", "plan"), pk=pk)
     machines = request.GET.get("machines") == "1"
     outcome = request.GET.get("outcome", "")
     search = request.GET.get("q", "")[:200]
@@ -139,6 +140,8 @@ def campaign_report_view(request, pk: int):
         "outcome": outcome,
         "search": search,
         "events": reports.campaign_recent_events(campaign=campaign),
+        # The A/B test's variants with their intervals, and the holdout's lift.
+        **campaign_testing_summary(campaign=campaign),
     }
     return render(request, "reports/campaign_report.html", context)
 
