@@ -139,6 +139,29 @@ def link_of(*, message_id: int, send_id: int, link_index: int):
     return url
 
 
+def message_record_open(*, message_id: int, ip: str | None, user_agent: str) -> bool:
+    """Record one open and apply it at once (tools, imports, tests); the
+    endpoint only buffers. Classified like any hit."""
+    outcome = hit_record(message_id=message_id, kind="opened", ip=ip, user_agent=user_agent)
+    facts.events_flush_all(settle_seconds=0)
+    return outcome == RECORDED
+
+
+def message_record_click(
+    *, message_id: int, link_index: int, ip: str | None, user_agent: str
+) -> str | None:
+    """Record one click and apply it at once; the link's URL, or None."""
+    url = link_of(message_id=message_id, send_id=0, link_index=link_index)
+    if not isinstance(url, str):
+        return None
+    hit_record(
+        message_id=message_id, kind="clicked", ip=ip, user_agent=user_agent,
+        link_index=link_index, url=url,
+    )  # fmt: skip
+    facts.events_flush_all(settle_seconds=0)
+    return url
+
+
 @transaction.atomic
 def message_unsubscribe(*, message_id: int, ip: str | None, user_agent: str) -> bool:
     """Unsubscribe the message's contact; one event however often it is asked."""
