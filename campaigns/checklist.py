@@ -251,7 +251,15 @@ def _preheader(campaign: Campaign) -> Item:
 
 
 def _links(contents: list[CompiledContent]) -> Item:
-    urls = sorted({url for content in contents for url in content.links})
+    # The hidden honeypot link leads back to this site; only staff links are checked.
+    urls = sorted(
+        {
+            url
+            for content in contents
+            for index, url in enumerate(content.links)
+            if index != content.honeypot
+        }
+    )
     if not urls:
         return Item("links", OK, "Links answer", "The mail has no links.")
     with ThreadPoolExecutor(max_workers=min(8, len(urls))) as pool:
