@@ -460,7 +460,7 @@ def demo_engagement_create(*, send: Send, when) -> None:
     from tracking.services import hit_record
     from tracking.webhooks import esp_event_apply
 
-    rng = random.Random(send.pk)
+    rng = random.Random(send.campaign.name)  # the same demo on every run
     sent = list(send.messages.filter(status=Message.Status.SENT).order_by("id"))
     links = list(send.links.filter(is_honeypot=False).values_list("index", "url"))
 
