@@ -342,6 +342,10 @@ class Message(models.Model):
     clicks = models.PositiveIntegerField(default=0, db_default=0)
     machine_opens = models.PositiveIntegerField(default=0, db_default=0)
     machine_clicks = models.PositiveIntegerField(default=0, db_default=0)
+    # Orders credited to this message (tracking.attribution) and their total,
+    # in the shop's currency.
+    orders = models.PositiveIntegerField(default=0, db_default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0, db_default=0)
     # Not claimed before this time: a send at each recipient's local time, or
     # an A/B variant that tests a later send time (campaigns.scheduling).
     due_at = models.DateTimeField(null=True, blank=True)

@@ -368,6 +368,46 @@ class ProductView(models.Model):
         return f"{self.sku} ({self.seconds}s)"
 
 
+class ShopEvent(models.Model):
+    """One event the shop posted through the events API, kept as the log that
+    automations start from. The shop's own event id makes a repeated post a
+    no-op. Written by tracking's shop API; read by campaigns' automations."""
+
+    class Type(models.TextChoices):
+        CUSTOMER_REGISTERED = "customer.registered", "Customer registered"
+        CUSTOMER_UPDATED = "customer.updated", "Customer updated"
+        ORDER_CREATED = "order.created", "Order created"
+        ORDER_PAID = "order.paid", "Order paid"
+        ORDER_SHIPPED = "order.shipped", "Order shipped"
+        ORDER_DELIVERED = "order.delivered", "Order delivered"
+        ORDER_CANCELLED = "order.cancelled", "Order cancelled"
+        CART_UPDATED = "cart.updated", "Cart updated"
+        PRODUCT_VIEWED = "product.viewed", "Product viewed"
+        PRODUCT_UPSERTED = "product.upserted", "Product updated"
+
+    external_id = models.CharField(
+        max_length=100, unique=True, help_text="The shop's own id of the event."
+    )
+    type = models.CharField(max_length=32, choices=Type.choices)
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="shop_events"
+    )
+    # The order or cart the event is about, by the shop's id, for exit conditions.
+    subject_id = models.CharField(max_length=100, blank=True, default="", db_default="")
+    payload = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=timezone.now, db_default=models.functions.Now())
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["contact", "type", "occurred_at"], name="shopevent_contact"),
+            models.Index(fields=["type", "subject_id"], name="shopevent_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.external_id}"
+
+
 class SignupForm(models.Model):
     """A subscription form: the hosted page, the HTML to embed in the shop's
     site and the JSON endpoint all post to it, and it names the groups a new
