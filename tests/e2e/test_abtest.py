@@ -1,5 +1,5 @@
 """Setting up an A/B test and reading its result in a real browser
-(screenshots in /work/shots/i9b)."""
+(screenshots in $SHOTS_DIR)."""
 
 from datetime import timedelta
 

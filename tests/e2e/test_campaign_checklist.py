@@ -1,8 +1,7 @@
 """The checklist, a test send and a schedule in a real browser, on a laptop
-and on a phone (screenshots in /work/shots/i9b)."""
+and on a phone (screenshots in $SHOTS_DIR)."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core import mail as django_mail
@@ -10,10 +9,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign, SendPlan
+from tests.e2e.shots import SHOTS
 from tests.factories import CampaignFactory, ContactFactory, GroupFactory, UserFactory
 
 PASSWORD = "correct horse battery staple"  # the factories' password
-SHOTS = Path("/work/shots/i9b")
+
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

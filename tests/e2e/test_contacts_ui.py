@@ -1,6 +1,6 @@
 """The contact pages in a real browser: add a contact, sort, filter by tier,
 tick contacts and act on them in bulk, delete all matching after a
-confirmation. Screenshots at 1280 and 390 px in /work/shots/i8b."""
+confirmation. Screenshots at 1280 and 390 px in $SHOTS_DIR."""
 
 import pytest
 from playwright.sync_api import expect

@@ -7,10 +7,11 @@ import pytest
 from playwright.sync_api import expect
 
 from contacts.models import Contact
+from tests.e2e.shots import SHOTS
 from tests.factories import ContactFactory, GroupFactory, UserFactory
 
 PASSWORD = "correct horse battery staple"  # the factories' password
-SHOTS = Path("/work/shots/i8a") if Path("/work/shots").is_dir() else Path("/tmp/shots")
+
 WIDTHS = (1280, 390)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

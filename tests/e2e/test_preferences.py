@@ -2,18 +2,15 @@
 topic, asks for less mail, then unsubscribes from everything; screenshots at
 desktop and phone widths."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
 from contacts import consent
 from contacts.models import Contact
+from tests.e2e.shots import SHOTS
 from tests.factories import ContactFactory, GroupFactory
 
-SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
 WIDTHS = (1280, 390)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

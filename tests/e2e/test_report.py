@@ -1,18 +1,17 @@
 """The campaign report and the dashboard in a real browser, on a laptop and a
-phone (screenshots in /tmp/shots)."""
-
-from pathlib import Path
+phone (screenshots in $SHOTS_DIR)."""
 
 import pytest
 from playwright.sync_api import expect
 
 from campaigns import tokens
 from campaigns.models import Message
+from tests.e2e.shots import SHOTS
 from tests.factories import UserFactory
 from tests.tracking.test_report_views import report_send  # noqa: F401 (a fixture)
 
 PASSWORD = "correct horse battery staple"  # the factories' password
-SHOTS = Path("/tmp/shots")
+
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -1,18 +1,18 @@
 """The segment builder in a real browser: rules added and changed update the
 live count, a bad value is explained, the segment saves and filters the
-contact list. Screenshots at 1280 and 390 px in /work/shots/i8b."""
+contact list. Screenshots at 1280 and 390 px in $SHOTS_DIR."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from contacts.models import Segment
+from tests.e2e.shots import SHOTS
 from tests.factories import ContactFactory, GroupFactory, UserFactory
 
 PASSWORD = "correct horse battery staple"
-SHOTS = Path("/work/shots/i8b")
+
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

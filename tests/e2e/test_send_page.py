@@ -1,8 +1,7 @@
 """The send page in a real browser: steering a send, and how the pages look on
-a laptop and on a phone (screenshots in /tmp/shots)."""
+a laptop and on a phone (screenshots in $SHOTS_DIR)."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -10,6 +9,7 @@ from playwright.sync_api import expect
 
 from campaigns import ledger, sending
 from campaigns.models import Campaign, Coupon, Message, Send
+from tests.e2e.shots import SHOTS
 from tests.factories import (
     CampaignFactory,
     ContactFactory,
@@ -21,7 +21,7 @@ from tests.factories import (
 )
 
 PASSWORD = "correct horse battery staple"  # the factories' password
-SHOTS = Path("/tmp/shots")
+
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

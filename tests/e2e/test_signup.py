@@ -1,9 +1,7 @@
 """In the browser: Ann signs up on the hosted form, a link scanner fetches
 the confirmation link, Ann confirms; screenshots at desktop and phone widths."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -11,9 +9,9 @@ from django.core.cache import cache
 from playwright.sync_api import expect
 
 from contacts.models import Contact, SignupForm
+from tests.e2e.shots import SHOTS
 from tests.factories import GroupFactory
 
-SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
 WIDTHS = (1280, 390)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

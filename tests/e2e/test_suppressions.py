@@ -1,17 +1,15 @@
 """In the browser: Bob suppresses an address and a domain, Alice removes one,
 and the contact page shows consent history; screenshots at both widths."""
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from contacts.models import ConsentRecord, DomainSuppression, Suppression
+from tests.e2e.shots import SHOTS
 from tests.factories import ContactFactory, UserFactory
 
 PASSWORD = "correct horse battery staple"
-SHOTS = Path(os.environ.get("SHOTS_DIR", "/tmp/shots"))
+
 WIDTHS = (1280, 390)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

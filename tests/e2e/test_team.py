@@ -1,17 +1,16 @@
 """In the browser: Alice invites a colleague on the Team page, changes a role
 and deactivates an account; screenshots at desktop and phone widths."""
 
-from pathlib import Path
-
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
 from marketing_site.roles import user_role
+from tests.e2e.shots import SHOTS
 from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"  # the factories' password
-SHOTS = Path("/tmp/shots")
+
 WIDTHS = (1280, 390)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -4,7 +4,6 @@ and scripts pasted into data that never run."""
 import base64
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -15,11 +14,12 @@ from playwright.sync_api import expect
 
 from campaigns.models import Product
 from campaigns.services import campaign_send
+from tests.e2e.shots import SHOTS
 from tests.factories import CampaignFactory, ContactFactory, GroupFactory, UserFactory
 from tests.helpers import html_part, parsed, web_view_path
 
 PASSWORD = "correct horse battery staple"  # the factories' password
-SHOTS = Path("/tmp/shots")
+
 WIDTHS = (1280, 390)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
