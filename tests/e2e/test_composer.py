@@ -135,6 +135,7 @@ def test_the_composer_works_on_a_phone_and_in_two_languages(live_server, page):
     page.locator("[data-block-list]").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "composer-390-blocks.png"))
     page.locator(".composer-preview").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # Chromium paints a frame scrolled into view a moment later
     page.screenshot(path=str(SHOTS / "composer-390-preview.png"))
 
     # the main version is untouched
