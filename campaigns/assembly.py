@@ -22,7 +22,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from campaigns.models import Campaign, Message, Send
 from campaigns.personalisation import recipient_values
-from campaigns.recommendations import picker_for, picks_values
+from campaigns.recommendations import picker_for, picks_values, shop_histories
 from campaigns.rendering import CompiledContent, RenderedMail, TrackedUrls, fill, personalise
 
 
@@ -60,6 +60,14 @@ class PreparedMail:
         self._encoded: dict[int, tuple[list, list]] = {}
         self._merge_templates: dict[str, MergeTemplate] = {}
         self._picker = picker_for(self.content.picks)
+        self._shop_histories: dict = {}
+
+    def batch_prepare(self, messages: list[Message]) -> None:
+        """Load what the per-recipient parts need for a whole batch at once
+        (the shop histories behind personal product picks)."""
+        if self._picker is not None:
+            ids = [m.contact_id for m in messages if m.contact_id]
+            self._shop_histories = shop_histories(ids)
 
     def _parts(self, content: CompiledContent) -> tuple[list, list]:
         key = id(content)
@@ -86,7 +94,7 @@ class PreparedMail:
         values = recipient_values(
             message.contact, message.coupon_code or self.shared_code, self.coupon_expires_at
         )
-        values.update(picks_values(self._picker, message.contact))
+        values.update(picks_values(self._picker, message.contact, self._shop_histories))
         return values
 
     def personal_headers(self, message: Message, urls: TrackedUrls) -> dict[str, str]:

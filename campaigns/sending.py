@@ -183,6 +183,7 @@ def _with_coupon_codes(send: Send, batch: str, messages: list[Message]) -> list[
 def _send_chunks(send, batch, transport, prepared: PreparedMail, messages) -> Stop | None:
     size = settings.SEND_CHUNK_SIZE
     waiting = list(messages)
+    prepared.batch_prepare(waiting)
     beat = _Heartbeat()
     while waiting:
         status = Send.objects.filter(pk=send.pk).values_list("status", flat=True).get()

@@ -93,3 +93,25 @@ def test_picks_survive_storage_with_the_send(catalogue):
     values = recipient_values(ContactFactory())
     values.update(preview_values(campaign, stored, ContactFactory(attributes={})))
     assert "Mug" in personalise(stored, values, PreviewUrls()).html
+
+
+def test_a_batch_loads_the_same_shop_histories_as_one_recipient_at_a_time():
+    from campaigns.recommendations import _shop_history, shop_histories
+    from contacts.models import Order, OrderLine, ProductView
+
+    buyer, browser, stranger = ContactFactory(), ContactFactory(), ContactFactory()
+    order = Order.objects.create(external_id="o-1", contact=buyer, total=30)
+    OrderLine.objects.create(order=order, sku="MUG", category="kitchen", unit_price=10)
+    OrderLine.objects.create(order=order, sku="HAT", category="clothes", unit_price=20)
+    for n in range(60):  # more than the 50 latest views that count
+        ProductView.objects.create(contact=browser, sku=f"S{n}", category=f"cat{n}")
+    ProductView.objects.create(contact=buyer, sku="PAN", category="pans")
+
+    batch = shop_histories([buyer.pk, browser.pk, stranger.pk])
+
+    for contact in (buyer, browser, stranger):
+        purchased, categories = _shop_history(contact.pk)
+        assert batch[contact.pk][0] == purchased
+        assert batch[contact.pk][1] == categories
+    assert batch[buyer.pk] == ({"MUG", "HAT"}, ["pans", "kitchen", "clothes"])
+    assert batch[browser.pk][1][0] == "cat59" and len(batch[browser.pk][1]) == 50
