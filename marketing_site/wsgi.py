@@ -1,10 +1,7 @@
-"""
-WSGI config for marketing_site project.
+"""The site as a WSGI application (gunicorn marketing_site.wsgi).
 
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
+The open pixel and the click redirect are answered before Django's request
+handling (tracking.hot_path); every other request goes to Django.
 """
 
 import os
@@ -13,4 +10,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_site.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from tracking.hot_path import HotPathApp  # noqa: E402  (needs Django set up)
+
+application = HotPathApp(django_application)

@@ -12,7 +12,14 @@ from collections import OrderedDict
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from campaigns.assembly import prepared_mail_for
@@ -33,7 +40,7 @@ _ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF; "
 
 NO_LINK = object()  # the token names no link of that send
 
-_HIT_SQL = """
+HIT_SQL = """
 INSERT INTO tracking_event
     (message_id, kind, created_at, ip, user_agent, url, is_machine, machine_reason,
      applied, link_index, esp_event_key)
@@ -58,6 +65,25 @@ def client_ip(meta: dict) -> str | None:
     return meta.get("REMOTE_ADDR") or None
 
 
+def hit_params(
+    *,
+    message_id: int,
+    kind: str,
+    ip: str | None,
+    user_agent: str,
+    reason: str = "",
+    link_index: int | None = None,
+    url: str = "",
+    at: datetime | None = None,
+) -> list:
+    """The parameters of HIT_SQL for one open or click."""
+    cap = settings.TRACKING_MAX_HITS_PER_MESSAGE
+    return [
+        message_id, kind, at or timezone.now(), ip, user_agent[:500], url[:2000], bool(reason),
+        reason, link_index, message_id, kind, cap, cap,
+    ]  # fmt: skip
+
+
 def hit_record(
     *,
     message_id: int,
@@ -72,27 +98,36 @@ def hit_record(
     """Append one open or click to the buffer. One statement; never raises.
     A message keeps at most TRACKING_MAX_HITS_PER_MESSAGE events of a kind
     (replayed pixels stop there)."""
-    cap = settings.TRACKING_MAX_HITS_PER_MESSAGE
-    params = [
-        message_id, kind, at or timezone.now(), ip, user_agent[:500], url[:2000], bool(reason),
-        reason, link_index, message_id, kind, cap, cap,
-    ]  # fmt: skip
-    asynchronous = settings.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql"
-    try:
-        with connection.cursor() as cursor:
-            if asynchronous:
-                # One round trip, one implicit transaction: its commit does not
-                # wait for the disk (see TRACKING_ASYNC_COMMIT in the README).
-                cursor.execute(_ASYNC_COMMIT + _HIT_SQL, params)
-                cursor.nextset()
-            else:
-                cursor.execute(_HIT_SQL, params)
-            return RECORDED if cursor.rowcount else CAPPED
-    except IntegrityError:  # no such message (the token outlived it)
-        return UNKNOWN_MESSAGE
-    except (DatabaseError, ValueError) as error:
-        logger.warning("Could not record a %s of message %s: %s", kind, message_id, error)
-        return FAILED
+    params = hit_params(
+        message_id=message_id, kind=kind, ip=ip, user_agent=user_agent, reason=reason,
+        link_index=link_index, url=url, at=at,
+    )  # fmt: skip
+    sql = HIT_SQL
+    if settings.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql":
+        # One round trip, one implicit transaction: its commit does not wait
+        # for the disk (see TRACKING_ASYNC_COMMIT in the README).
+        sql = _ASYNC_COMMIT + HIT_SQL
+    # Django's health check would ping the database before each request's
+    # first query: a second round trip for every hit. Skip it, and instead
+    # retry once on a fresh connection when the kept one turns out dead.
+    for attempt in (1, 2):
+        connection.health_check_done = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                if sql is not HIT_SQL:
+                    cursor.nextset()
+                return RECORDED if cursor.rowcount else CAPPED
+        except IntegrityError:  # no such message (the token outlived it)
+            return UNKNOWN_MESSAGE
+        except (InterfaceError, OperationalError) as error:
+            connection.close()
+            if attempt == 2:
+                logger.warning("Could not record a %s of message %s: %s", kind, message_id, error)
+        except (DatabaseError, ValueError) as error:
+            logger.warning("Could not record a %s of message %s: %s", kind, message_id, error)
+            break
+    return FAILED
 
 
 class _LinkCache:
