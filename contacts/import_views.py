@@ -85,7 +85,20 @@ def import_cancel(request, pk: int):
 
 @login_required
 @permission_required(_PERMISSION, raise_exception=True)
+@require_POST
+def import_run_again(request, pk: int):
+    job = _get_job_for_user(request, pk)
+    if importing.import_job_run_again(job=job):
+        messages.success(request, f"{job.file_name} is imported again.")
+    else:
+        messages.error(request, "This import cannot be run again; upload the file once more.")
+    return redirect("contacts:import_detail", job.pk)
+
+
+@login_required
+@permission_required(_PERMISSION, raise_exception=True)
 def import_detail(request, pk: int):
+    importing.import_jobs_stalled_mark()  # the page tells at once, not at the next beat
     job = _get_job_for_user(request, pk)
     if job.status == ImportJob.Status.UPLOADED:
         return redirect("contacts:import_mapping", job.pk)

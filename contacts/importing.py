@@ -25,7 +25,7 @@ import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -920,8 +920,9 @@ def import_job_run(*, job_id: int) -> None:
     from contacts.audit import Action, audit_record
     from contacts.models import ImportJob
 
+    now = timezone.now()
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+        status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now
     )
     if not claimed:
         return  # already run, or discarded
@@ -935,7 +936,9 @@ def import_job_run(*, job_id: int) -> None:
     rejected_path = Path(job.file_path).with_name("rejected.csv")
 
     def on_progress(fraction: float, result: ImportResult) -> None:
-        ImportJob.objects.filter(pk=job_id).update(progress=fraction, **_counts(result))
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
+            progress=fraction, heartbeat_at=timezone.now(), **_counts(result)
+        )
 
     try:
         result = import_run(
@@ -968,3 +971,46 @@ def import_job_run(*, job_id: int) -> None:
 def _counts(result: ImportResult) -> dict[str, int]:
     names = ("rows", "created", "updated", "skipped", "duplicates", "rejected", "flagged")
     return {name: getattr(result, name) for name in names}
+
+
+STALLED_ERROR = (
+    "The worker running it ended before the end of the file. "
+    "The contacts it had imported are kept. Run it again to import the rest: contacts "
+    "already imported are recognised by their address and never doubled."
+)
+
+
+def import_jobs_stalled_mark() -> int:
+    """Show as stopped the imports whose worker died (no heartbeat for
+    IMPORT_STALLED_SECONDS). They are not restarted behind the user's back:
+    the page offers to run them again. Returns how many were marked."""
+    from contacts.models import ImportJob
+
+    silent_since = timezone.now() - timedelta(seconds=settings.IMPORT_STALLED_SECONDS)
+    return ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING, heartbeat_at__lt=silent_since
+    ).update(
+        status=ImportJob.Status.FAILED,
+        stalled=True,
+        error=STALLED_ERROR,
+        finished_at=timezone.now(),
+    )
+
+
+def import_job_run_again(*, job) -> bool:
+    """Queue a stopped import once more, from the top of its file: what it had
+    imported is found again as existing contacts. False when it cannot be."""
+    from contacts.models import ImportJob
+    from contacts.tasks import import_contacts_task
+
+    if not job.can_run_again:
+        return False
+    queued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED, stalled=True)
+    if not queued.update(
+        status=ImportJob.Status.QUEUED, stalled=False, error="", progress=0, finished_at=None,
+        **dict.fromkeys(("rows", "created", "updated", "skipped", "duplicates", "rejected",
+                         "flagged"), 0),
+    ):  # fmt: skip
+        return False
+    transaction.on_commit(lambda: import_contacts_task.delay(job.pk))
+    return True

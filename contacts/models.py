@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -538,6 +540,10 @@ class ImportJob(models.Model):
     flagged = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     rejected_path = models.CharField(max_length=500, blank=True)
+    # Touched by the running import at every chunk: an import whose worker
+    # died stops touching it, and is then shown as stopped (importing.py).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    stalled = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -548,6 +554,11 @@ class ImportJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def can_run_again(self) -> bool:
+        """Stopped with its worker: its file is still here to import again."""
+        return self.stalled and bool(self.file_path) and Path(self.file_path).is_file()
 
     @property
     def percent(self) -> int:

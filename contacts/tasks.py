@@ -30,5 +30,11 @@ def tiers_update_task() -> dict[str, int]:
 @shared_task(acks_late=False)
 def import_contacts_task(job_id: int) -> None:
     # Not acks_late: a worker killed mid-import must not start the file again
-    # from the top behind the user's back; the job stays "running" and says so.
+    # from the top behind the user's back; imports_stalled_mark_task shows the
+    # job as stopped and its page offers to run it again.
     importing.import_job_run(job_id=job_id)
+
+
+@shared_task
+def imports_stalled_mark_task() -> int:
+    return importing.import_jobs_stalled_mark()

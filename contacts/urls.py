@@ -33,5 +33,6 @@ urlpatterns = [
     path("import/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("import/<int:pk>/columns/", import_views.import_mapping, name="import_mapping"),
     path("import/<int:pk>/cancel/", import_views.import_cancel, name="import_cancel"),
+    path("import/<int:pk>/again/", import_views.import_run_again, name="import_run_again"),
     path("import/<int:pk>/rejected.csv", import_views.import_rejected, name="import_rejected"),
 ]

@@ -476,6 +476,13 @@ IMPORT_ADMIN_INLINE_MAX_BYTES = env_int("IMPORT_ADMIN_INLINE_MAX_KB", 512) * 102
 IMPORT_DIR = Path(env_str("IMPORT_DIR", str(VAR_DIR / "imports")))
 # Threads (each with a database connection) that load checked rows meanwhile.
 IMPORT_LOADERS = env_int("IMPORT_LOADERS", 2)
+# A running import touches its job at every chunk of rows (seconds apart); one
+# silent this long lost its worker and is shown as stopped, to be run again.
+IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["imports-stalled"] = {
+    "task": "contacts.tasks.imports_stalled_mark_task",
+    "schedule": 60.0,
+}
 # An MX (or A) lookup per domain, cached; off for a site only this machine
 # reaches (make run, tests) since it needs the network.
 ADDRESS_CHECK_DNS = env_bool("ADDRESS_CHECK_DNS", not is_local_site(SITE_URL))

@@ -83,3 +83,39 @@ def test_bob_imports_a_mailchimp_export_through_the_wizard(live_server, page, tm
     expect(page.get_by_text("Likely typo")).to_be_visible()
     expect(page.get_by_text("Role address")).to_be_visible()
     shoot(page, "contact-list")
+
+
+def test_an_import_that_stopped_with_its_worker_is_run_again_from_its_page(
+    live_server, page, tmp_path, settings
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from contacts import importing
+    from contacts.models import ImportJob
+
+    settings.IMPORT_DIR = tmp_path / "imports"
+    bob = UserFactory(username="bob", role="marketer")
+    upload = SimpleUploadedFile("spring.csv", b"email\nann@example.com\nben@example.com\n")
+    job = importing.import_job_create(upload=upload, actor=bob)
+    # as a worker killed after the first row leaves it: running, silent since
+    ContactFactory(email="ann@example.com")
+    quiet = timezone.now() - timezone.timedelta(hours=1)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running", mapping=["email"], consent_confirmed=True, rows=1, created=1,
+        progress=0.5, started_at=quiet, heartbeat_at=quiet,
+    )  # fmt: skip
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/contacts/import/{job.pk}/")
+    expect(page.get_by_text("The import stopped")).to_be_visible()
+    shoot(page, "stopped")
+
+    page.get_by_role("button", name="Run the import again").click()
+    expect(page.get_by_text("Finished")).to_be_visible()
+    assert sorted(Contact.objects.values_list("email", flat=True)) == [
+        "ann@example.com", "ben@example.com",
+    ]  # fmt: skip
