@@ -54,6 +54,8 @@ def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> t
             f"THEN '{Message.SkipReason.UNSUBSCRIBED}'",
             f"WHEN c.status = '{Contact.Status.UNCONFIRMED}' "
             f"THEN '{Message.SkipReason.UNCONFIRMED}'",
+            f"WHEN c.status = '{Contact.Status.NOT_SUBSCRIBED}' "
+            f"THEN '{Message.SkipReason.NOT_SUBSCRIBED}'",
         ]
         policy = FrequencyPolicy.current()
         # The contacts' own choices (preference centre) count only once someone made one.
@@ -209,7 +211,11 @@ def _reason_now(email: str, contact_id: int | None, status: str | None, is_marke
         return Message.SkipReason.CONTACT_DELETED
     if status in (Contact.Status.BOUNCED, Contact.Status.COMPLAINED):
         return status
-    if is_marketing and status in (Contact.Status.UNSUBSCRIBED, Contact.Status.UNCONFIRMED):
+    if is_marketing and status in (
+        Contact.Status.UNSUBSCRIBED,
+        Contact.Status.UNCONFIRMED,
+        Contact.Status.NOT_SUBSCRIBED,
+    ):
         return status
     return ""
 

@@ -265,6 +265,7 @@ class Message(models.Model):
     class SkipReason(models.TextChoices):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
         UNCONFIRMED = "unconfirmed", "Not confirmed"
+        NOT_SUBSCRIBED = "not_subscribed", "Never subscribed to marketing"
         BOUNCED = "bounced", "Bounced before"
         COMPLAINED = "complained", "Complained before"
         SUPPRESSED = "suppressed", "On the suppression list"

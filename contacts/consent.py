@@ -309,7 +309,11 @@ def contact_preferences_save(
 
 @transaction.atomic
 def contact_unsubscribe_all(*, contact: Contact, client: Client) -> None:
-    if contact.status in (Contact.Status.SUBSCRIBED, Contact.Status.UNCONFIRMED):
+    if contact.status in (
+        Contact.Status.SUBSCRIBED,
+        Contact.Status.UNCONFIRMED,
+        Contact.Status.NOT_SUBSCRIBED,
+    ):
         Contact.objects.filter(pk=contact.pk).update(
             status=Contact.Status.UNSUBSCRIBED, updated_at=timezone.now()
         )

@@ -8,7 +8,11 @@ from django.db.models import QuerySet
 from contacts.audit import Action, audit_record
 from contacts.models import Contact, Group
 
-_UNSUBSCRIBABLE = [Contact.Status.SUBSCRIBED, Contact.Status.UNCONFIRMED]
+_UNSUBSCRIBABLE = [
+    Contact.Status.SUBSCRIBED,
+    Contact.Status.UNCONFIRMED,
+    Contact.Status.NOT_SUBSCRIBED,
+]
 
 
 @transaction.atomic

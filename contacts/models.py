@@ -95,6 +95,9 @@ class Contact(models.Model):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
         BOUNCED = "bounced", "Bounced"
         COMPLAINED = "complained", "Complained"
+        # A customer the shop told us of who never agreed to marketing mail:
+        # order and account mail only (Mailchimp's "non-subscribed").
+        NOT_SUBSCRIBED = "not_subscribed", "Not subscribed"
 
     email = NormalisedEmailField(max_length=254, unique=True)
     # A warning about the address (contacts.addresses): role, disposable, typo.

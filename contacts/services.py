@@ -9,7 +9,11 @@ from contacts import privacy
 from contacts.audit import Action, audit_record
 from contacts.models import Contact, Suppression, SuppressionSource
 
-_UNSUBSCRIBABLE = [Contact.Status.SUBSCRIBED, Contact.Status.UNCONFIRMED]
+_UNSUBSCRIBABLE = [
+    Contact.Status.SUBSCRIBED,
+    Contact.Status.UNCONFIRMED,
+    Contact.Status.NOT_SUBSCRIBED,
+]
 
 
 @transaction.atomic

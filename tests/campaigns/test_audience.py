@@ -143,3 +143,16 @@ def test_an_unsubscribe_during_the_send_counts_for_every_mail_not_yet_gone(newsl
     ]
     reasons = dict(Message.objects.filter(status="skipped").values_list("email", "skip_reason"))
     assert reasons == {"late@example.com": "unsubscribed", "listed@example.com": "suppressed"}
+
+
+def test_a_customer_who_never_subscribed_gets_order_mail_but_no_marketing(newsletter):
+    ContactFactory(email="buyer@example.com", status="not_subscribed", groups=[newsletter])
+    ContactFactory(email="fan@example.com", groups=[newsletter])
+
+    campaign_send(campaign=CampaignFactory(groups=[newsletter]))
+    assert mails_to("buyer@example.com") == 0 and mails_to("fan@example.com") == 1
+    skipped = Message.objects.get(email="buyer@example.com")
+    assert skipped.get_skip_reason_display() == "Never subscribed to marketing"
+
+    campaign_send(campaign=CampaignFactory(groups=[newsletter], kind="transactional"))
+    assert mails_to("buyer@example.com") == 1
