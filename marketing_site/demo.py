@@ -41,11 +41,13 @@ from contacts.models import (
     DomainSuppression,
     Group,
     Segment,
+    ShopEvent,
     SignupForm,
     Suppression,
 )
 from contacts.tiers import tiers_update
 from marketing_site.roles import ADMIN, role_assign, user_role
+from tracking import shop_api
 
 NEWSLETTER, VIP, RUSSIAN = "Newsletter", "VIP customers", "Russian speakers"
 DEMO_USERNAME = "demo"
@@ -163,6 +165,7 @@ def demo_data_create() -> DemoLogin:
         demo_consent_create(groups=groups)
         demo_audience_create()
         demo_composer_create(groups=groups)
+        demo_shop_events_create(products=products)
         return demo_login_create()
 
 
@@ -751,3 +754,47 @@ def _demo_mark_sent(send: Send, when, opened_share: float) -> None:
     queued.update(status=Message.Status.SENT, sent_at=when, attempts=1)
     opened = ids[: round(len(ids) * opened_share)]
     Message.objects.filter(id__in=opened).update(opened_at=when + timedelta(hours=1), opens=1)
+
+
+# --- The shop's events API: a customer who bought without subscribing ---------------
+
+SHOP_CUSTOMER = "kai.becker@example.com"
+
+
+def demo_shop_events_create(*, products: list[Product]) -> None:
+    """Events as the shop's backend posts them (tracking.shop_api): Kai
+    registers without accepting marketing, looks at a product, fills a cart and
+    orders. Kai shows as "Not subscribed", with the order, and gets order mail
+    only. Their ids make a second run a no-op."""
+    if ShopEvent.objects.filter(external_id="demo-evt-5").exists():
+        return
+    product = products[0]
+    line = {"sku": product.sku, "name": product.name, "category": product.category,
+            "quantity": 2, "unit_price": str(product.price), "url": product.url}  # fmt: skip
+    customer = {"email": SHOP_CUSTOMER, "first_name": "Kai", "last_name": "Becker",
+                "accepts_marketing": False}  # fmt: skip
+    now = timezone.now()
+
+    def at(days: float) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    order = {"id": "demo-order-1001", "customer": customer, "total": str(product.price * 2),
+             "currency": product.currency, "lines": [line],
+             "delivery_address": {"name": "Kai Becker", "line1": "4 Harbour Road",
+                                  "city": "Bremen"}}  # fmt: skip
+    shop_api.events_ingest(
+        [
+            {"id": "demo-evt-1", "type": "customer.registered", "occurred_at": at(3),
+             "data": {"customer": customer}},
+            {"id": "demo-evt-2", "type": "product.viewed", "occurred_at": at(2.5),
+             "data": {"product": {"sku": product.sku, "category": product.category},
+                      "seconds": 140, "customer": customer}},
+            {"id": "demo-evt-3", "type": "cart.updated", "occurred_at": at(2.4),
+             "data": {"cart": {"id": "demo-cart-1", "customer": customer, "items": [line],
+                               "total": order["total"], "currency": product.currency}}},
+            {"id": "demo-evt-4", "type": "order.created", "occurred_at": at(2.3),
+             "data": {"order": order}},
+            {"id": "demo-evt-5", "type": "order.paid", "occurred_at": at(2.2),
+             "data": {"order": order}},
+        ]
+    )  # fmt: skip

@@ -476,6 +476,12 @@ IMPORT_ADMIN_INLINE_MAX_BYTES = env_int("IMPORT_ADMIN_INLINE_MAX_KB", 512) * 102
 IMPORT_DIR = Path(env_str("IMPORT_DIR", str(VAR_DIR / "imports")))
 # Threads (each with a database connection) that load checked rows meanwhile.
 IMPORT_LOADERS = env_int("IMPORT_LOADERS", 2)
+
+# --- The shop's events API (tracking/shop_api.py) ----------------------------------
+# Requests per API key per window (answered 429 beyond), and the largest body.
+SHOP_API_RATE_LIMIT = env_int("SHOP_API_RATE_LIMIT", 600)
+SHOP_API_RATE_WINDOW_SECONDS = env_int("SHOP_API_RATE_WINDOW_SECONDS", 60)
+SHOP_API_MAX_BODY_BYTES = env_int("SHOP_API_MAX_BODY_MB", 10) * 1024 * 1024
 # A running import touches its job at every chunk of rows (seconds apart); one
 # silent this long lost its worker and is shown as stopped, to be run again.
 IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", 300)

@@ -37,6 +37,8 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("reports/", include("tracking.report_urls")),
     path("t/", include("tracking.urls")),
+    path("api/v1/", include("tracking.api_urls")),
+    path("integrations/", include("tracking.integration_urls")),
     path("", include("contacts.public_urls")),
     path("admin/", admin.site.urls),
     # ESP tracking webhooks: /anymail/<esp>/tracking/ (tracking.webhooks).

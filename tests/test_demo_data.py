@@ -101,7 +101,7 @@ def test_it_creates_nothing_twice_and_keeps_the_password(settings, django_assert
     first = demo_data()
     before = counts()
 
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(22):
         second = demo_data()
 
     assert counts() == before

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from campaigns.models import Message, Send
@@ -133,3 +134,25 @@ class MachineNetwork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.network} ({self.kind})"
+
+
+class ApiKey(models.Model):
+    """A key the shop's backend sends with its events (tracking.shop_api).
+    Only a hash of the secret is kept: staff see the key once, when it is made."""
+
+    name = models.CharField(max_length=100, help_text="Where it is used, e.g. “Shop backend”.")
+    prefix = models.CharField(max_length=16, help_text="The key's first characters.")
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("manage_api_keys", "Can create and revoke API keys")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
