@@ -482,6 +482,8 @@ IMPORT_LOADERS = env_int("IMPORT_LOADERS", 2)
 SHOP_API_RATE_LIMIT = env_int("SHOP_API_RATE_LIMIT", 600)
 SHOP_API_RATE_WINDOW_SECONDS = env_int("SHOP_API_RATE_WINDOW_SECONDS", 60)
 SHOP_API_MAX_BODY_BYTES = env_int("SHOP_API_MAX_BODY_MB", 10) * 1024 * 1024
+# An order is credited to the mail a person clicked in the days before it.
+ATTRIBUTION_WINDOW_DAYS = env_int("ATTRIBUTION_WINDOW_DAYS", 5)
 # A running import touches its job at every chunk of rows (seconds apart); one
 # silent this long lost its worker and is shown as stopped, to be run again.
 IMPORT_STALLED_SECONDS = env_int("IMPORT_STALLED_SECONDS", 300)

@@ -35,3 +35,8 @@ class TrackingConfig(AppConfig):
         contact_panel_register(
             "engagement", template="tracking/_contact_timeline.html", context=contact_engagement
         )
+        from tracking.attribution import contact_orders
+
+        contact_panel_register(
+            "orders", template="tracking/_contact_orders.html", context=contact_orders
+        )

@@ -22,7 +22,7 @@ from django.utils import timezone
 from campaigns.models import Link, Message
 from contacts.services import contacts_record_engagement
 from tracking import machine
-from tracking.models import Event, Tally
+from tracking.models import Attribution, Event, Tally
 
 M = Tally.Metric
 TallyKey = tuple[int, str, str, str]  # (send, dimension, key, metric)
@@ -38,6 +38,8 @@ _DIMENSIONS = {
     M.CLICKED: ("hour", "day", "domain"),
     M.OPENS: ("hour", "day"),
     M.CLICKS: ("hour", "day", "link"),
+    M.ORDERS: ("day",),
+    M.REVENUE: ("day",),
     M.MACHINE_OPENS: ("hour", "day"),
     M.MACHINE_CLICKS: ("hour", "day", "link"),
 }
@@ -410,6 +412,13 @@ def tally_rebuild(send_id: int) -> dict[tuple[str, str, str], int]:
             ("clicked", True): M.MACHINE_CLICKS,
         }[kind, is_machine]
         counts.update(_keys(send_id, metric, at, link=link))
+    credited = Attribution.objects.filter(send_id=send_id).values_list(
+        "revenue", "order__placed_at"
+    )
+    for revenue, at in credited:
+        counts.update(_keys(send_id, M.ORDERS, at))
+        cents = int((revenue * 100).to_integral_value())
+        counts.update(dict.fromkeys(_keys(send_id, M.REVENUE, at), cents))
     return {(dim, key, metric): value for (_s, dim, key, metric), value in counts.items() if value}
 
 

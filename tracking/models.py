@@ -156,3 +156,21 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Attribution(models.Model):
+    """An order credited to the mail that brought it (tracking.attribution)."""
+
+    order = models.OneToOneField(
+        "contacts.Order", on_delete=models.CASCADE, related_name="attribution"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="+")
+    revenue = models.DecimalField(max_digits=12, decimal_places=2)
+    # How: "click" (the latest human click in the window) or "token" (the
+    # click token the shop passed back from the landing page).
+    by = models.CharField(max_length=8)
+    credited_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.order} ← message {self.message_id}"

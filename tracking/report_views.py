@@ -3,6 +3,7 @@ read tracking's tallies and events."""
 
 import csv
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
@@ -61,7 +62,14 @@ def report_figures(report: reports.CampaignReport) -> dict:
         ("Bounce rate", percent(report.bounce_rate)),
         ("Complaint rate", percent(report.complaint_rate)),
     ]
-    return {"counts": counts, "other_counts": other_counts, "rates": rates}
+    per_recipient = report.revenue_per_recipient
+    shop = [
+        ("Orders", report.orders),
+        ("Revenue", f"{report.revenue:,.2f}"),
+        ("Revenue per recipient", "—" if per_recipient is None else f"{per_recipient:,.2f}"),
+        ("Conversion rate", percent(reports.rate(report.orders, report.delivered))),
+    ]
+    return {"counts": counts, "other_counts": other_counts, "rates": rates, "shop": shop}
 
 
 def _progress_context(campaign: Campaign) -> dict:
@@ -70,6 +78,7 @@ def _progress_context(campaign: Campaign) -> dict:
         "campaign": campaign,
         "report": report,
         "figures": report_figures(report),
+        "attribution_days": settings.ATTRIBUTION_WINDOW_DAYS,
         "is_sending": campaign.status == Campaign.Status.SENDING,
         "poll_seconds": POLL_SECONDS,
     }

@@ -22,6 +22,7 @@ from campaigns import automations
 from campaigns.models import Product
 from contacts.addresses import address_check
 from contacts.models import Cart, Contact, Order, OrderLine, ProductView, ShopEvent
+from tracking import attribution
 
 MAX_BATCH = 1000
 SUBSCRIBED, NOT_SUBSCRIBED = Contact.Status.SUBSCRIBED, Contact.Status.NOT_SUBSCRIBED
@@ -283,6 +284,7 @@ def events_ingest(items: list) -> IngestResult:
             result.duplicates += len(checked) - len(result.new_events)
             result.accepted = len(result.new_events)
             if result.new_events:
+                attribution.orders_attribute(result.new_events)
                 automations.on_shop_events(result.new_events)
     return result
 
@@ -351,9 +353,9 @@ def _contacts_for(events: list[_Event]) -> dict[str, Contact]:
             contact, _ = Contact.objects.get_or_create(
                 email=event.email,
                 defaults={
-                    "status": Contact.Status.SUBSCRIBED
-                    if accepts
-                    else Contact.Status.NOT_SUBSCRIBED,
+                    "first_name": customer.get("first_name", "")[:100],
+                    "last_name": customer.get("last_name", "")[:100],
+                    "status": SUBSCRIBED if accepts else NOT_SUBSCRIBED,
                     "consent_at": now if accepts else None,
                     "consent_source": "Shop (events API)" if accepts else "",
                 },

@@ -51,3 +51,26 @@ def test_alice_makes_a_key_sees_it_once_and_revokes_it(live_server, page):
     expect(page.get_by_text("is revoked")).to_be_visible()
     assert api_keys.api_key_from_header(f"Bearer {secret}") is None
     shoot(page, "keys-revoked")
+
+
+def test_a_customer_from_the_shop_shows_with_their_orders(live_server, page):
+    from contacts.models import Contact
+    from tracking import shop_api
+
+    UserFactory(username="alice", role="admin")
+    order = {"id": "o-5001", "customer": {"email": "kai@example.com", "first_name": "Kai"},
+             "total": "24.00", "currency": "EUR",
+             "lines": [{"sku": "MUG-1", "name": "Stoneware mug", "quantity": 2,
+                        "unit_price": "12.00"}]}  # fmt: skip
+    shop_api.events_ingest([{"id": "e1", "type": "order.created", "data": {"order": order}}])
+    kai = Contact.objects.get(email="kai@example.com")
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/contacts/{kai.pk}/")
+    expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    expect(page.get_by_text("Stoneware mug")).to_be_visible()
+    expect(page.get_by_text("Not subscribed").first).to_be_visible()
+    shoot(page, "contact-orders")
