@@ -73,3 +73,4 @@ bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/segment_count.py $(BENCH_CONTACTS)
 	$(BIN)/python bench/render.py $(BENCH_RECIPIENTS)
 	$(BIN)/python bench/import_contacts.py $(BENCH_IMPORT_ROWS)
+	$(BIN)/python bench/event_ingest.py $(BENCH_EVENTS)
