@@ -972,9 +972,11 @@ def import_job_run(*, job_id: int) -> None:
     audit_record(actor=job.created_by, action=Action.IMPORTED, target=Contact, details=details)
 
 
+_COUNT_FIELDS = ("rows", "created", "updated", "skipped", "duplicates", "rejected", "flagged")
+
+
 def _counts(result: ImportResult) -> dict[str, int]:
-    names = ("rows", "created", "updated", "skipped", "duplicates", "rejected", "flagged")
-    return {name: getattr(result, name) for name in names}
+    return {name: getattr(result, name) for name in _COUNT_FIELDS}
 
 
 STALLED_ERROR = (
@@ -1012,8 +1014,7 @@ def import_job_run_again(*, job) -> bool:
     queued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED, stalled=True)
     if not queued.update(
         status=ImportJob.Status.QUEUED, stalled=False, error="", progress=0, finished_at=None,
-        **dict.fromkeys(("rows", "created", "updated", "skipped", "duplicates", "rejected",
-                         "flagged"), 0),
+        **dict.fromkeys(_COUNT_FIELDS, 0),
     ):  # fmt: skip
         return False
     transaction.on_commit(lambda: import_contacts_task.delay(job.pk))

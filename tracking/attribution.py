@@ -18,8 +18,8 @@ from django.db.models import F
 from campaigns import tokens
 from campaigns.models import Message
 from contacts.models import Order, ShopEvent
-from tracking.facts import _keys, tallies_add
-from tracking.models import Attribution, Tally
+from tracking.facts import order_tallies, tallies_add
+from tracking.models import Attribution
 
 
 def orders_attribute(events: list[ShopEvent]) -> int:
@@ -53,9 +53,7 @@ def orders_attribute(events: list[ShopEvent]) -> int:
         Message.objects.filter(pk=message_id).update(
             orders=F("orders") + 1, revenue=F("revenue") + order.total
         )
-        cents = int((order.total * 100).to_integral_value())
-        deltas.update(dict.fromkeys(_keys(send_id, Tally.Metric.ORDERS, order.placed_at), 1))
-        deltas.update(dict.fromkeys(_keys(send_id, Tally.Metric.REVENUE, order.placed_at), cents))
+        deltas.update(order_tallies(send_id, order.placed_at, order.total))
         done.add(order.pk)
         credited += 1
     tallies_add(deltas)
@@ -67,12 +65,11 @@ def _by_token(token: str, contact_id: int) -> tuple[int, int] | None:
     found = tokens.click_from_token(token) if token else None
     if found is None:
         return None
-    row = (
+    return (
         Message.objects.filter(pk=found[0], contact_id=contact_id)
         .values_list("pk", "send_id")
         .first()
     )
-    return row
 
 
 def _last_clicked(contact_id: int, placed_at) -> tuple[int, int] | None:

@@ -68,6 +68,14 @@ def fact_tallies(message: dict, metric: str, at: datetime, sign: int = 1) -> Cou
     )
 
 
+def order_tallies(send_id: int, at: datetime, revenue) -> Counter:
+    """One credited order of a send: its count and its revenue in cents."""
+    cents = int((revenue * 100).to_integral_value())
+    deltas = Counter(dict.fromkeys(_keys(send_id, M.ORDERS, at), 1))
+    deltas.update(dict.fromkeys(_keys(send_id, M.REVENUE, at), cents))
+    return deltas
+
+
 def tallies_add(deltas: Counter) -> None:
     """Add to the tallies in one statement, in key order (no deadlocks between
     concurrent writers). Works on PostgreSQL and SQLite alike."""
@@ -416,9 +424,7 @@ def tally_rebuild(send_id: int) -> dict[tuple[str, str, str], int]:
         "revenue", "order__placed_at"
     )
     for revenue, at in credited:
-        counts.update(_keys(send_id, M.ORDERS, at))
-        cents = int((revenue * 100).to_integral_value())
-        counts.update(dict.fromkeys(_keys(send_id, M.REVENUE, at), cents))
+        counts.update(order_tallies(send_id, at, revenue))
     return {(dim, key, metric): value for (_s, dim, key, metric), value in counts.items() if value}
 
 

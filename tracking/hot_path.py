@@ -28,14 +28,14 @@ from campaigns import tokens
 from campaigns.recipient_urls import recipient_url_parts
 from tracking import services
 from tracking.machine import HEAD
-from tracking.views import PIXEL
+from tracking.views import NO_STORE, PIXEL
 
 logger = logging.getLogger(__name__)
 
 _GIF_HEADERS = [
     ("Content-Type", "image/gif"),
     ("Content-Length", str(len(PIXEL))),
-    ("Cache-Control", "no-store, no-cache, must-revalidate, max-age=0"),
+    ("Cache-Control", NO_STORE),
 ]
 _DJANGO = object()  # "let Django answer this one"
 
@@ -159,6 +159,6 @@ class HotPathApp:
         headers = [
             ("Location", iri_to_uri(url)),
             ("Content-Length", "0"),
-            ("Cache-Control", "no-store, no-cache, must-revalidate, max-age=0"),
+            ("Cache-Control", NO_STORE),
         ]
         return "302 Found", headers, b""

@@ -102,11 +102,10 @@ def hit_record(
         message_id=message_id, kind=kind, ip=ip, user_agent=user_agent, reason=reason,
         link_index=link_index, url=url, at=at,
     )  # fmt: skip
-    sql = HIT_SQL
-    if settings.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql":
-        # One round trip, one implicit transaction: its commit does not wait
-        # for the disk (see TRACKING_ASYNC_COMMIT in the README).
-        sql = _ASYNC_COMMIT + HIT_SQL
+    # One round trip, one implicit transaction: with TRACKING_ASYNC_COMMIT its
+    # commit does not wait for the disk (see the README).
+    asynchronous = settings.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql"
+    sql = _ASYNC_COMMIT + HIT_SQL if asynchronous else HIT_SQL
     # Django's health check would ping the database before each request's
     # first query: a second round trip for every hit. Skip it, and instead
     # retry once on a fresh connection when the kept one turns out dead.
@@ -115,7 +114,7 @@ def hit_record(
         try:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
-                if sql is not HIT_SQL:
+                if asynchronous:
                     cursor.nextset()
                 return RECORDED if cursor.rowcount else CAPPED
         except IntegrityError:  # no such message (the token outlived it)

@@ -58,9 +58,13 @@ class _Event:
     external_id: str
     type: str
     occurred_at: datetime
-    email: str
+    customer: dict  # as checked; {} for a catalogue event
     subject_id: str
     payload: dict
+
+    @property
+    def email(self) -> str:
+        return self.customer.get("email", "")
 
 
 # --- Checking ----------------------------------------------------------------------
@@ -183,11 +187,11 @@ def _customer(f: _Fields, data: dict, path: str) -> dict:
 
 
 def _payload(f: _Fields, kind: str, data: dict) -> tuple[dict, str, str]:
-    """The event's data in the stored shape, the customer's address and the
-    id of what it is about (order, cart, SKU)."""
+    """The event's data in the stored shape, its customer and the id of what
+    it is about (order, cart, SKU)."""
     if kind in (T.CUSTOMER_REGISTERED, T.CUSTOMER_UPDATED):
         customer = _customer(f, data, "data.customer")
-        return {"customer": customer}, customer["email"], customer["id"]
+        return {"customer": customer}, customer, customer["id"]
     if kind in _ORDER_STATUS:
         order = f.object(data, "order", "data.order")
         out = {
@@ -203,7 +207,7 @@ def _payload(f: _Fields, kind: str, data: dict) -> tuple[dict, str, str]:
         }
         if not isinstance(out["delivery_address"], dict):
             f.errors["data.order.delivery_address"] = "Must be an object."
-        return {"order": out}, out["customer"]["email"], out["id"]
+        return {"order": out}, out["customer"], out["id"]
     if kind == T.CART_UPDATED:
         cart = f.object(data, "cart", "data.cart")
         out = {
@@ -214,7 +218,7 @@ def _payload(f: _Fields, kind: str, data: dict) -> tuple[dict, str, str]:
             "currency": f.currency(cart, "data.cart.currency"),
             "checkout_url": f.text(cart, "checkout_url", "data.cart.checkout_url", limit=500),
         }
-        return {"cart": out}, out["customer"]["email"], out["id"]
+        return {"cart": out}, out["customer"], out["id"]
     product = f.object(data, "product", "data.product")
     out = {
         "sku": f.text(product, "sku", "data.product.sku", required=True, limit=64),
@@ -226,15 +230,15 @@ def _payload(f: _Fields, kind: str, data: dict) -> tuple[dict, str, str]:
         "image_url": f.text(product, "image_url", "data.product.image_url", limit=500),
         "price": str(f.money(product, "price", "data.product.price")),
         "currency": f.currency(product, "data.product.currency"),
-        "stock": data.get("product", {}).get("stock") if isinstance(product, dict) else None,
+        "stock": product.get("stock"),
     }
     if out["stock"] is not None:
         out["stock"] = f.count(product, "stock", "data.product.stock")
     if kind == T.PRODUCT_UPSERTED:
-        return {"product": out}, "", out["sku"]
+        return {"product": out}, {}, out["sku"]
     customer = _customer(f, data, "data.customer")
     seconds = f.count(data, "seconds", "data.seconds")
-    return {"product": out, "seconds": seconds, "customer": customer}, customer["email"], out["sku"]
+    return {"product": out, "seconds": seconds, "customer": customer}, customer, out["sku"]
 
 
 def event_check(item) -> _Event | dict[str, str]:
@@ -255,10 +259,10 @@ def event_check(item) -> _Event | dict[str, str]:
         else:
             occurred_at = parsed if parsed.tzinfo else timezone.make_aware(parsed, timezone.utc)
     data = f.object(item, "data", "data")
-    payload, email, subject_id = _payload(f, kind, data) if data else ({}, "", "")
+    payload, customer, subject_id = _payload(f, kind, data) if data else ({}, {}, "")
     if f.errors:
         return f.errors
-    return _Event(external_id, kind, occurred_at, email, subject_id, payload)
+    return _Event(external_id, kind, occurred_at, customer, subject_id, payload)
 
 
 # --- Storing and applying ----------------------------------------------------------
@@ -342,9 +346,7 @@ def _contacts_for(events: list[_Event]) -> dict[str, Contact]:
     contacts = {c.email: c for c in Contact.objects.filter(email__in=emails)}
     now = timezone.now()
     for event in events:
-        customer = event.payload.get("customer") or event.payload.get(
-            "order", event.payload.get("cart", {})
-        ).get("customer", {})
+        customer = event.customer
         if not event.email:
             continue
         contact = contacts.get(event.email)

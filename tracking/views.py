@@ -29,7 +29,7 @@ WEB_VIEW_CSP = (
     "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"
 )
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-_NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
+NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 
 
 def _hit(request, message_id: int, kind: str, **extra) -> str:
@@ -50,7 +50,7 @@ def open_pixel(request, token):
         _hit(request, message_id, "opened")
     # A broken pixel shows as a broken image in the mail: always answer a GIF.
     response = HttpResponse(PIXEL, content_type="image/gif")
-    response["Cache-Control"] = _NO_STORE
+    response["Cache-Control"] = NO_STORE
     return response
 
 
@@ -74,7 +74,7 @@ def click(request, token):
             headers={"Retry-After": "60"},
         )
     response = HttpResponseRedirect(link)
-    response["Cache-Control"] = _NO_STORE
+    response["Cache-Control"] = NO_STORE
     return response
 
 
@@ -86,5 +86,5 @@ def web_view(request, token):
         return link_unknown(request)
     response = HttpResponse(html)
     response["Content-Security-Policy"] = WEB_VIEW_CSP
-    response["Cache-Control"] = _NO_STORE
+    response["Cache-Control"] = NO_STORE
     return response
