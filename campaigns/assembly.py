@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from django.core.mail import EmailMultiAlternatives
 
+from campaigns.event_content import event_values, uses_event_fields
 from campaigns.models import Campaign, Message, Send
 from campaigns.personalisation import recipient_values
 from campaigns.recommendations import picker_for, picks_values, shop_histories
@@ -61,13 +62,28 @@ class PreparedMail:
         self._merge_templates: dict[str, MergeTemplate] = {}
         self._picker = picker_for(self.content.picks)
         self._shop_histories: dict = {}
+        every = [self.content, *self.content.locales.values()]
+        self._uses_event = uses_event_fields(
+            part for c in every for part in (c.subject, c.html, c.text)
+        )
+        self._event_values: dict[int, dict[str, str]] = {}
 
     def batch_prepare(self, messages: list[Message]) -> None:
         """Load what the per-recipient parts need for a whole batch at once
-        (the shop histories behind personal product picks)."""
+        (the shop histories behind personal product picks, the events behind
+        an automation's mails)."""
         if self._picker is not None:
             ids = [m.contact_id for m in messages if m.contact_id]
             self._shop_histories = shop_histories(ids)
+        if self._uses_event:
+            self._event_values = _events_of([m.pk for m in messages])
+
+    def _event_of(self, message: Message) -> dict[str, str]:
+        if not self._uses_event:
+            return {}
+        if message.pk not in self._event_values:  # a single mail (web view, test)
+            self._event_values.update(_events_of([message.pk]))
+        return self._event_values.get(message.pk, {})
 
     def _parts(self, content: CompiledContent) -> tuple[list, list]:
         key = id(content)
@@ -95,6 +111,7 @@ class PreparedMail:
             message.contact, message.coupon_code or self.shared_code, self.coupon_expires_at
         )
         values.update(picks_values(self._picker, message.contact, self._shop_histories))
+        values.update(self._event_of(message))
         return values
 
     def personal_headers(self, message: Message, urls: TrackedUrls) -> dict[str, str]:
@@ -179,6 +196,16 @@ class PreparedMail:
         email.attach_alternative(mail.html, "text/html")
         email_annotate(email, kind=self.kind, message_ids=[message.pk])
         return email
+
+
+def _events_of(message_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The event values of an automation's messages (empty for the others)."""
+    rows = Message.objects.filter(pk__in=message_ids, pending__isnull=False).values_list(
+        "pk", "pending__context"
+    )
+    out = {pk: {} for pk in message_ids}
+    out.update({pk: event_values(context or {}) for pk, context in rows})
+    return out
 
 
 @dataclass

@@ -34,8 +34,18 @@ def _regex_operator() -> str:
     return "~" if connection.vendor == "postgresql" else "REGEXP"
 
 
-def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> tuple[str, list]:
-    """SELECT contact_id, email, reason ('' for those who get the mail), time_zone."""
+def audience_sql(
+    *,
+    campaign: Campaign,
+    exclude_send_id: int | None = None,
+    contact_ids: list[int] | None = None,
+    series_send_ids: list[int] = (),
+) -> tuple[str, list]:
+    """SELECT contact_id, email, reason ('' for those who get the mail), time_zone.
+    With `contact_ids`, those contacts instead of the campaign's groups and
+    segments (an automation's mails: the same rules, one trigger at a time),
+    and `series_send_ids`, the automation's own sends, whose earlier mails do
+    not count against the cap (a series is paced by its own delays)."""
     contact = Contact._meta.db_table
     reasons = [
         f"WHEN c.status IN ('{Contact.Status.BOUNCED}', '{Contact.Status.COMPLAINED}') "
@@ -62,12 +72,16 @@ def audience_sql(*, campaign: Campaign, exclude_send_id: int | None = None) -> t
         own_choices = Contact.objects.filter(mail_frequency__gt="").exists()
         if policy.enabled or own_choices:
             when, when_params, cap_join, join_params = _frequency_cap(
-                policy, exclude_send_id, own_choices
+                policy, [exclude_send_id or 0, *series_send_ids], own_choices
             )
             reasons.append(when)
             case_params += when_params
     case = "CASE " + " ".join(reasons) + " ELSE '' END"
-    where, where_params = _audience_where(campaign)
+    if contact_ids is not None:
+        marks = ", ".join(["%s"] * len(contact_ids)) or "NULL"
+        where, where_params = f"c.id IN ({marks})", list(contact_ids)
+    else:
+        where, where_params = _audience_where(campaign)
     sql = (
         f"SELECT c.id AS contact_id, c.email AS email, {case} AS reason, "
         "c.time_zone AS time_zone "
@@ -102,7 +116,7 @@ def _audience_where(campaign: Campaign) -> tuple[str, list]:
     return where, [param for _, params in [*included, *excluded] for param in params]
 
 
-def _frequency_cap(policy: FrequencyPolicy, exclude_send_id: int | None, own_choices: bool):
+def _frequency_cap(policy: FrequencyPolicy, exclude_send_ids: list[int], own_choices: bool):
     """The CASE branch and the join of recent marketing mails, each with its
     parameters. The stricter of the policy and a contact's own choice wins."""
     message, send = Message._meta.db_table, Send._meta.db_table
@@ -117,7 +131,8 @@ def _frequency_cap(policy: FrequencyPolicy, exclude_send_id: int | None, own_cho
         f"SUM(CASE WHEN m.created_at >= %s THEN 1 ELSE 0 END) AS n, MAX(m.created_at) AS last "
         f"FROM {message} m JOIN {send} s ON s.id = m.send_id "
         f"WHERE s.is_marketing AND m.status IN ({statuses}) AND m.created_at >= %s "
-        f"AND m.send_id <> %s GROUP BY m.contact_id) cap ON cap.contact_id = c.id"
+        f"AND m.send_id NOT IN ({', '.join(['%s'] * len(exclude_send_ids))}) "
+        "GROUP BY m.contact_id) cap ON cap.contact_id = c.id"
     )
     conditions, when_params = [], []
     if policy.enabled:
@@ -129,7 +144,7 @@ def _frequency_cap(policy: FrequencyPolicy, exclude_send_id: int | None, own_cho
             conditions.append(f"(c.mail_frequency = '{choice}' AND cap.last > %s)")
             when_params.append(now - timedelta(days=days))
     when = f"WHEN {' OR '.join(conditions)} THEN '{Message.SkipReason.FREQUENCY_CAP}'"
-    join_params = [window_start, now - timedelta(days=max(lookback)), exclude_send_id or 0]
+    join_params = [window_start, now - timedelta(days=max(lookback)), *exclude_send_ids]
     return when, when_params, join, join_params
 
 
@@ -146,6 +161,21 @@ class AudienceSummary:
     @property
     def skipped_total(self) -> int:
         return self.total - self.recipients
+
+
+def contacts_reasons(
+    *, campaign: Campaign, contact_ids: list[int], series_send_ids: list[int] = ()
+) -> dict[int, tuple[str, str]]:
+    """{contact id: (email, reason)} for these contacts by the campaign's
+    rules: consent and suppression, and the frequency cap for marketing."""
+    if not contact_ids:
+        return {}
+    select, params = audience_sql(
+        campaign=campaign, contact_ids=contact_ids, series_send_ids=series_send_ids
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT a.contact_id, a.email, a.reason FROM ({select}) a", params)
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
 
 
 def audience_summary(*, campaign: Campaign) -> AudienceSummary:
@@ -228,8 +258,12 @@ def _reason_now(email: str, contact_id: int | None, status: str | None, is_marke
 
 
 def _last_sends(count: int):
+    # Campaigns only: an automation's sends run for months beside them.
     return (
-        Send.objects.filter(is_marketing=True).order_by("-created_at", "-id").values("id")[:count]
+        Send.objects.filter(is_marketing=True)
+        .exclude(lane=Send.Lane.AUTOMATION)
+        .order_by("-created_at", "-id")
+        .values("id")[:count]
     )
 
 

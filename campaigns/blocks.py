@@ -98,6 +98,11 @@ _FORBIDDEN_MJML = re.compile(
 )
 _MJML_SECTION = re.compile(r"^\s*<(mj-section|mj-wrapper|mj-hero)\b", re.IGNORECASE)
 _TAGS_IN_URL = re.compile(r"{{.*?}}", re.DOTALL)
+# A whole URL from the event: {{ cart.checkout_url }}, {{ order.payment_url }}, {{ product.url }}.
+_EVENT_URL = re.compile(
+    r"^{{\s*(cart\.checkout_url|order\.payment_url|product\.url)\s*"
+    r'(\|\s*default\s*:\s*"https?://[^"\s]*"\s*)?}}$'
+)
 
 
 def _text(value, limit: int = 10_000) -> str:
@@ -116,6 +121,8 @@ def _check_url(url: str, where: str, *, required: bool = False) -> str:
             raise TemplateProblem(f"{where}: add the web address it links to.")
         return ""
     _check_fields(url, where)
+    if _EVENT_URL.match(url):  # the shop's own link for this mail, checked when filled in
+        return url
     if not _TAGS_IN_URL.sub("x", url).lower().startswith(("http://", "https://")):
         raise TemplateProblem(f"{where}: “{url}” must start with https:// or http://.")
     return url

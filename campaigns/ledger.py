@@ -49,7 +49,8 @@ def _send_set_status(send_id: int, status: str, *, only_from: list[str], **field
     """Move a send (and its campaign) to `status` if it is in one of `only_from`."""
     changed = Send.objects.filter(pk=send_id, status__in=only_from).update(status=status, **fields)
     if changed:
-        Campaign.objects.filter(sends__pk=send_id).update(
+        # An automation's mail stays a draft to edit while its sends come and go.
+        Campaign.objects.filter(sends__pk=send_id, automation_step__isnull=True).update(
             status=_CAMPAIGN_STATUS[status], updated_at=timezone.now()
         )
     return bool(changed)
@@ -76,6 +77,17 @@ def send_mark_sending(*, send_id: int) -> bool:
     if Send.objects.filter(pk=send_id, status=Send.Status.CANCELLED).exists():
         messages_skip_cancelled(send_id=send_id)
     return started
+
+
+def send_reopen(*, send_id: int) -> bool:
+    """An automation's send takes new mails after it ran dry (and closed)."""
+    return _send_set_status(
+        send_id,
+        Send.Status.SENDING,
+        only_from=[Send.Status.DONE, Send.Status.FAILED],
+        finished_at=None,
+        error="",
+    )
 
 
 def send_fail(*, send_id: int, error: str) -> None:
@@ -354,6 +366,25 @@ def _split_insert(source: str, plan: SnapshotPlan) -> tuple[str, tuple[list, lis
     )
     before = [*plan.variant_send_ids, timezone.now(), *due_params]
     return sql, (before, [plan.test_percent])
+
+
+def messages_add_for_steps(*, send_id: int, rows: list[tuple[int, int, str, str]]) -> int:
+    """An automation's mails, one per due step: (pending step id, contact id,
+    email, reason), queued or skipped with the reason. A step that already
+    has its mail gets none (unique per pending step). Returns those queued."""
+    messages = [
+        Message(
+            send_id=send_id,
+            pending_id=pending_id,
+            contact_id=contact_id,
+            email=email,
+            status=Status.SKIPPED if reason else Status.QUEUED,
+            skip_reason=reason,
+        )
+        for pending_id, contact_id, email, reason in rows
+    ]
+    Message.objects.bulk_create(messages, ignore_conflicts=True)
+    return sum(1 for m in messages if m.status == Status.QUEUED)
 
 
 def messages_claim(*, send_id: int, limit: int) -> str | None:

@@ -350,11 +350,30 @@ class Message(models.Model):
     # Not claimed before this time: a send at each recipient's local time, or
     # an A/B variant that tests a later send time (campaigns.scheduling).
     due_at = models.DateTimeField(null=True, blank=True)
+    # The automation step this mail carries out (campaigns.automations): an
+    # automation's send mails one contact once per trigger, not once in all.
+    pending = models.ForeignKey(
+        "PendingStep",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["send", "contact"], name="message_once_per_send")
+            models.UniqueConstraint(
+                fields=["send", "contact"],
+                condition=models.Q(pending__isnull=True),
+                name="message_once_per_send",
+            ),
+            models.UniqueConstraint(
+                fields=["pending"],
+                condition=models.Q(pending__isnull=False),
+                name="message_once_per_pending_step",
+            ),
         ]
         indexes = [
             models.Index(fields=["send", "status"]),
@@ -643,3 +662,159 @@ class SendPlan(models.Model):
 
     def __str__(self) -> str:
         return f"Plan of {self.campaign}"
+
+
+# --- Automations (campaigns.automations) -----------------------------------------
+
+
+class Automation(models.Model):
+    """Mails that a shop event or a time rule starts, one series per contact
+    and trigger: a welcome series, an order confirmation, an abandoned cart."""
+
+    class Trigger(models.TextChoices):
+        CUSTOMER_REGISTERED = "customer.registered", "A customer registers"
+        ORDER_CREATED = "order.created", "An order is placed"
+        ORDER_PAID = "order.paid", "An order is paid"
+        ORDER_SHIPPED = "order.shipped", "An order is shipped"
+        ORDER_DELIVERED = "order.delivered", "An order is delivered"
+        ORDER_CANCELLED = "order.cancelled", "An order is cancelled"
+        CART_UPDATED = "cart.updated", "A cart is filled"
+        PRODUCT_VIEWED = "product.viewed", "A product is viewed"
+        NO_ORDER = "time.no_order", "No order for a number of days"
+        DATE = "time.date", "A date of the contact's comes round (e.g. a birthday)"
+        ON_DATE = "time.on_date", "On a date, once (e.g. a holiday promotion)"
+
+    class Exit(models.TextChoices):
+        ORDER_CREATED = "order.created", "The contact places an order"
+        ORDER_PAID = "order.paid", "The order is paid"
+        ORDER_CANCELLED = "order.cancelled", "The order is cancelled"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Live"
+        PAUSED = "paused", "Paused"
+
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True)
+    # The ready-made recipe it was made from (campaigns.recipes), if any.
+    recipe = models.SlugField(max_length=50, blank=True)
+    trigger = models.CharField(max_length=32, choices=Trigger.choices)
+    kind = models.CharField(
+        max_length=20,
+        choices=Campaign.Kind.choices,
+        default=Campaign.Kind.MARKETING,
+        help_text="Marketing mail respects consent, the frequency cap and quiet hours. "
+        "Transactional mail (an order confirmation) goes to every contact who has not "
+        "bounced or complained.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    segment = models.ForeignKey(
+        Segment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="automations",
+        help_text="Only contacts in this segment when a mail is due get it.",
+    )
+    exit_on = models.JSONField(
+        default=list, blank=True, help_text="Events that end the series before its next mail."
+    )
+    # Trigger settings: days without an order, or days before a date; the
+    # date attribute's name; the least seconds on a product page; the date.
+    days = models.PositiveIntegerField(default=0)
+    date_attribute = models.CharField(max_length=50, blank=True)
+    min_seconds = models.PositiveIntegerField(default=0)
+    run_on = models.DateField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("run_automation", "Can turn automations on and off")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_marketing(self) -> bool:
+        return self.kind == Campaign.Kind.MARKETING
+
+
+class AutomationStep(models.Model):
+    """One mail of an automation, sent `delay_minutes` after the trigger.
+    Its content is a campaign edited in the composer; each version of it is
+    frozen into a send of its own when the first mail of that version goes."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(default=1)
+    delay_minutes = models.PositiveIntegerField(default=0)
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="automation_step"
+    )
+    send = models.ForeignKey(
+        Send, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The campaign's `updated_at` when `send` froze it: an edit starts a new send.
+    content_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["automation", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["automation", "position"], name="automationstep_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.automation}: step {self.position}"
+
+
+class PendingStep(models.Model):
+    """A mail an automation owes one contact: a durable row with its due time,
+    claimed once by the periodic run (no broker ETA is its only record). Unique
+    per step, contact and trigger, so a repeated event schedules nothing twice."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        DONE = "done", "Mail made"
+        EXITED = "exited", "Left the automation"
+        SKIPPED = "skipped", "Not in the segment"
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="pending")
+    step = models.ForeignKey(AutomationStep, on_delete=models.CASCADE, related_name="pending")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="pending_steps")
+    # What started it: the trigger and the order, cart, product or date it is about.
+    trigger_key = models.CharField(max_length=150)
+    subject_id = models.CharField(max_length=100, blank=True)
+    triggered_at = models.DateTimeField()
+    # The event's data the mail shows (order lines, cart items, the product).
+    context = models.JSONField(default=dict, blank=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    outcome = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step", "contact", "trigger_key"], name="pendingstep_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="waiting"),
+                name="pendingstep_due",
+            ),
+            models.Index(fields=["contact", "status"], name="pendingstep_contact"),
+            models.Index(fields=["automation", "subject_id"], name="pendingstep_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} for {self.contact_id} ({self.status})"

@@ -22,6 +22,19 @@ FIELDS = {
     "contact.preferences_url",
     "coupon.code",
     "coupon.expires",
+    # The event that started an automation's mail (campaigns.event_content).
+    "order.number",
+    "order.total",
+    "order.lines",
+    "order.delivery_address",
+    "order.payment_url",
+    "cart.items",
+    "cart.total",
+    "cart.checkout_url",
+    "product.name",
+    "product.price",
+    "product.url",
+    "product.card",
 }
 # Attribute names are plain words; "_" first would look like a walk into internals.
 ATTRIBUTE_FIELD = re.compile(r"^contact\.attributes\.([A-Za-z0-9]\w*)$")
@@ -33,6 +46,19 @@ _EXPRESSION = re.compile(
 
 class TemplateProblem(ValueError):
     """Content that cannot be rendered; the message is meant for staff."""
+
+
+class Fragment(str):
+    """A merge value that is HTML built by the product itself, every datum in
+    it escaped (an order's lines as a table): the HTML part gets `html`
+    as it is, the text part and the subject the plain string."""
+
+    html: str
+
+    def __new__(cls, text: str, markup: str):
+        value = super().__new__(cls, text)
+        value.html = markup
+        return value
 
 
 @dataclass(frozen=True)
@@ -50,7 +76,10 @@ def _field_from_expression(expression: str, where: str) -> MergeField:
         )
     path = match["path"]
     if path not in FIELDS and not ATTRIBUTE_FIELD.match(path):
-        known = ", ".join(sorted(FIELDS - {"coupon.expires"} | {"contact.attributes.<name>"}))
+        own = [field for field in FIELDS if field.startswith(("contact.", "coupon.code"))]
+        known = ", ".join(
+            [*sorted([*own, "contact.attributes.<name>"]), "order.…", "cart.…", "product.…"]
+        )
         raise TemplateProblem(f"{where}: unknown field “{path}”. Known fields: {known}.")
     return MergeField(path, match["dq"] or match["sq"] or "")
 

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from mjml import mjml2html
 
 from campaigns import tokens
-from campaigns.personalisation import MergeField, TemplateProblem, field_value, parse
+from campaigns.personalisation import Fragment, MergeField, TemplateProblem, field_value, parse
 from campaigns.recipient_urls import recipient_url
 
 # A part is a list of segments: str, ("f", path, default), ("u", name), ("c", link index),
@@ -381,7 +381,8 @@ def fill(
         if isinstance(segment, str):
             out.append(segment)
         elif segment[0] == "f":
-            out.append(quote(field_value(MergeField(segment[1], segment[2]), values)))
+            value = field_value(MergeField(segment[1], segment[2]), values)
+            out.append(value.html if escape and isinstance(value, Fragment) else quote(value))
         elif segment[0] == "u":
             out.append(quote(urls.slot(segment[1])))
         elif segment[0] == "l":

@@ -8,6 +8,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from campaigns.audience import audience_sql
+from campaigns.event_content import SAMPLE_CONTEXT, event_values
 from campaigns.models import Campaign, Coupon, Message, Send
 from campaigns.personalisation import recipient_values
 from campaigns.recommendations import picker_for, picks_values
@@ -20,7 +21,11 @@ PREVIEW_UNIQUE_CODE = "YOUR-CODE"
 
 
 def campaign_list() -> QuerySet:
-    return Campaign.objects.select_related("created_by").prefetch_related("groups")
+    return (
+        Campaign.objects.filter(automation_step__isnull=True)
+        .select_related("created_by")
+        .prefetch_related("groups")
+    )
 
 
 def campaign_audience(*, campaign: Campaign) -> QuerySet:
@@ -93,6 +98,8 @@ def preview_values(campaign: Campaign, content, contact: Contact) -> dict[str, s
     expires_at = campaign.coupon.expires_at if campaign.coupon else None
     values = recipient_values(contact, _preview_code(campaign), expires_at)
     values.update(picks_values(picker_for(content.picks), contact))
+    if hasattr(campaign, "automation_step"):  # an automation's mail: a sample event
+        values.update(event_values(SAMPLE_CONTEXT))
     values["contact.preferences_url"] = PreviewUrls().slot("preferences")  # staff change nothing
     return values
 

@@ -66,7 +66,7 @@ def send_prepare_all(*, send_id: int) -> list[int]:
     if not started:
         return []
     for each in started:
-        if not _freeze_content(each):
+        if not freeze_content(each):
             for other in started:
                 ledger.send_fail(send_id=other.pk, error=each.error)
             return []
@@ -76,7 +76,9 @@ def send_prepare_all(*, send_id: int) -> list[int]:
     return [s.pk for s in started if ledger.send_mark_sending(send_id=s.pk)]
 
 
-def _freeze_content(send: Send) -> bool:
+def freeze_content(send: Send) -> bool:
+    """Compile the send's content and record its links; False (with
+    `send.error`) when it cannot be rendered."""
     try:
         content = compile_campaign(campaign_with_variant(send.campaign, send.variant))
     except TemplateProblem as problem:  # e.g. a product changed since the check
@@ -313,6 +315,11 @@ def campaign_check_sendable(campaign: Campaign) -> None:
     """Raise CampaignNotSendable or TemplateProblem, in front of the user."""
     if not campaign.groups.exists() and not campaign.segments.exists():
         raise CampaignNotSendable("Pick at least one group or segment to send to.")
+    campaign_check_content(campaign)
+
+
+def campaign_check_content(campaign: Campaign) -> None:
+    """The mail itself can go: a one-line sender and content that renders."""
     if any(ch in campaign.from_name for ch in "\r\n") or not campaign.from_name.strip():
         raise CampaignNotSendable("The sender name must be one line of text.")
     compile_campaign(campaign)

@@ -75,3 +75,19 @@ def plans_run_due_task() -> None:
         send = abtest.ab_test_decide(test_id=test_id)
         if send is not None:
             send_enqueue_prepare(send.pk, send.lane)
+
+
+@shared_task
+def automations_run_task() -> None:
+    """Run by beat every AUTOMATION_INTERVAL_SECONDS: schedule the time rules'
+    steps, then make mails of the due steps, batch by batch, and start their
+    sends once each batch has committed."""
+    from campaigns import automations
+
+    automations.time_rules_run()
+    for _ in range(settings.AUTOMATION_MAX_BATCHES_PER_RUN):
+        result = automations.pending_run_due()
+        for send_id in result.send_ids:
+            send_enqueue_batches(send_id, 1)
+        if result.mailed + result.skipped + result.exited + result.not_in_segment == 0:
+            break

@@ -392,6 +392,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("PLANS_INTERVAL_SECONDS", 60)),
     },
 }
+# Automations (campaigns.automations): due steps are made into mails by a
+# periodic run; marketing steps due in the contact's quiet hours (local time,
+# "21-8": from 21:00 to 08:00; "0-0": none) wait for the morning; an event
+# whose mails would be more than AUTOMATION_LATE_HOURS late schedules none.
+AUTOMATION_INTERVAL_SECONDS = float(env_str("AUTOMATION_INTERVAL_SECONDS", "30"))
+_quiet = env_str("AUTOMATION_QUIET_HOURS", "21-8").split("-")
+AUTOMATION_QUIET_HOURS = (int(_quiet[0]) % 24, int(_quiet[-1]) % 24)
+AUTOMATION_DEFAULT_TIME_ZONE = env_str("AUTOMATION_DEFAULT_TIME_ZONE", "UTC")
+AUTOMATION_LATE_HOURS = env_int("AUTOMATION_LATE_HOURS", 48)
+AUTOMATION_MAX_BATCHES_PER_RUN = env_int("AUTOMATION_MAX_BATCHES_PER_RUN", 20)
+CELERY_BEAT_SCHEDULE["run-automations"] = {
+    "task": "campaigns.tasks.automations_run_task",
+    "schedule": AUTOMATION_INTERVAL_SECONDS,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

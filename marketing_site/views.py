@@ -39,7 +39,11 @@ def _alerts(rows: list[reports.CampaignRow]) -> list[dict]:
 def dashboard(request):
     now = timezone.now()
     since = now - timedelta(days=PERIOD_DAYS)
-    campaigns = list(Campaign.objects.order_by("-created_at")[:RECENT_CAMPAIGNS])
+    campaigns = list(
+        Campaign.objects.filter(automation_step__isnull=True).order_by("-created_at")[
+            :RECENT_CAMPAIGNS
+        ]
+    )
     recent = reports.campaign_reports(campaign_ids=[c.pk for c in campaigns])
     period_rows = reports.campaigns_since(since=since)
     period = reports.reports_total(period_rows)

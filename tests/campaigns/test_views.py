@@ -136,7 +136,7 @@ def test_it_explains_an_unknown_merge_field(client, bob):
     assert errors == [
         "Subject: unknown field “contact.password”. Known fields: contact.attributes.<name>, "
         "contact.email, contact.first_name, contact.full_name, contact.last_name, "
-        "contact.locale, contact.preferences_url, coupon.code."
+        "contact.locale, contact.preferences_url, coupon.code, order.…, cart.…, product.…."
     ]
     assert 'value="Your {{ contact.password }}"' in response.content.decode()
 
