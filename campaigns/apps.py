@@ -15,3 +15,12 @@ class CampaignsConfig(AppConfig):
         from campaigns.audience import segment_operators_register
 
         segment_operators_register()
+
+        from campaigns.automations import contact_automations
+        from contacts.panels import contact_panel_register
+
+        contact_panel_register(
+            "automations",
+            template="campaigns/_contact_automations.html",
+            context=lambda contact: {"steps": contact_automations(contact)},
+        )

@@ -23,11 +23,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
@@ -481,3 +482,87 @@ def waiting_counts(automation_ids: list[int]) -> dict[int, int]:
         .order_by()
         .annotate(n=Count("pk"))
     )
+
+
+@dataclass
+class StepStats:
+    waiting: int = 0
+    sent: int = 0
+    skipped: int = 0
+    opened: int = 0
+    clicked: int = 0
+    orders: int = 0
+    revenue: Decimal = Decimal(0)
+
+    @property
+    def open_rate(self) -> float | None:
+        return self.opened / self.sent if self.sent else None
+
+    @property
+    def click_rate(self) -> float | None:
+        return self.clicked / self.sent if self.sent else None
+
+    def add(self, other: "StepStats") -> None:
+        for name in ("waiting", "sent", "skipped", "opened", "clicked", "orders", "revenue"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def step_stats(automation_ids: list[int]) -> dict[int, StepStats]:
+    """{step id: its waiting contacts and its mails' results}: human opens
+    and clicks, and the orders credited to its mails (tracking.attribution)."""
+    sent = Q(status=Message.Status.SENT) | Q(status=Message.Status.IN_DOUBT)
+    rows = (
+        Message.objects.filter(pending__automation_id__in=automation_ids)
+        .values_list("pending__step_id")
+        .order_by()
+        .annotate(
+            sent=Count("pk", filter=sent),
+            skipped=Count("pk", filter=Q(status=Message.Status.SKIPPED)),
+            opened=Count("pk", filter=Q(opened_at__isnull=False)),
+            clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
+            orders=Sum("orders"),
+            revenue=Sum("revenue"),
+        )
+    )
+    stats: dict[int, StepStats] = defaultdict(StepStats)
+    for step_id, sent_n, skipped, opened, clicked, orders, revenue in rows:
+        stats[step_id] = StepStats(0, sent_n, skipped, opened, clicked, orders or 0,
+                                   revenue or Decimal(0))  # fmt: skip
+    for step_id, waiting in waiting_counts(automation_ids).items():
+        stats[step_id].waiting = waiting
+    return stats
+
+
+def automation_stats(automations: list[Automation]) -> dict[int, StepStats]:
+    """{automation id: the sum of its steps' stats}."""
+    by_step = step_stats([a.pk for a in automations])
+    steps = AutomationStep.objects.filter(automation__in=automations).values_list(
+        "pk", "automation_id"
+    )
+    totals: dict[int, StepStats] = {a.pk: StepStats() for a in automations}
+    for step_id, automation_id in steps:
+        if step_id in by_step:
+            totals[automation_id].add(by_step[step_id])
+    return totals
+
+
+def contact_automations(contact: Contact) -> list[dict]:
+    """The automations a contact is in or went through, latest first: for the
+    contact's page."""
+    rows = (
+        PendingStep.objects.filter(contact=contact)
+        .select_related("automation", "step")
+        .order_by("-triggered_at", "step__position")[:50]
+    )
+    return [
+        {
+            "automation": p.automation,
+            "step": p.step.position,
+            "status": p.get_status_display(),
+            "waiting": p.status == WAITING,
+            "due_at": p.due_at,
+            "outcome": p.outcome,
+            "subject_id": p.subject_id,
+        }
+        for p in rows
+    ]

@@ -322,7 +322,7 @@ def recipe_create(*, slug: str, user=None, activate: bool = True) -> Automation:
         coupon = _coupon_for(recipe)
         for position, mail in enumerate(recipe["mails"], start=1):
             campaign = Campaign.objects.create(
-                name=f"{recipe['name']} – mail {position}",
+                name=f"{recipe['name']}, mail {position}",
                 kind=recipe["kind"],
                 subject=mail["subject"],
                 preheader=mail["preheader"],

@@ -8,7 +8,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from campaigns.audience import audience_sql
-from campaigns.event_content import SAMPLE_CONTEXT, event_values
+from campaigns.event_content import SAMPLE_CONTEXT, event_values, uses_event_fields
 from campaigns.models import Campaign, Coupon, Message, Send
 from campaigns.personalisation import recipient_values
 from campaigns.recommendations import picker_for, picks_values
@@ -98,8 +98,9 @@ def preview_values(campaign: Campaign, content, contact: Contact) -> dict[str, s
     expires_at = campaign.coupon.expires_at if campaign.coupon else None
     values = recipient_values(contact, _preview_code(campaign), expires_at)
     values.update(picks_values(picker_for(content.picks), contact))
-    if hasattr(campaign, "automation_step"):  # an automation's mail: a sample event
-        values.update(event_values(SAMPLE_CONTEXT))
+    every = [content, *content.locales.values()]
+    if uses_event_fields(part for c in every for part in (c.subject, c.html, c.text)):
+        values.update(event_values(SAMPLE_CONTEXT))  # an automation's mail: a sample event
     values["contact.preferences_url"] = PreviewUrls().slot("preferences")  # staff change nothing
     return values
 

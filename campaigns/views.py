@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from campaigns import composing, personalisation, recommendations, selectors, services
 from campaigns.audience import AudienceSummary, audience_summary
 from campaigns.blocks import BLOCK_TYPES, PRODUCT_RULES, SOCIAL_NETWORKS, format_price
+from campaigns.event_content import EVENT_FIELDS
 from campaigns.forms import BrandForm, CampaignForm, SaveAsTemplateForm
 from campaigns.models import Brand, Campaign, CampaignTemplate, Send
 from campaigns.personalisation import TemplateProblem
@@ -98,6 +99,8 @@ def campaign_edit(request, pk: int):
             details={"fields": form.changed_data},
         )
         messages.success(request, "Changes saved.")
+        if hasattr(campaign, "automation_step"):
+            return redirect("automations:detail", pk=campaign.automation_step.automation_id)
         return redirect("campaigns:detail", pk=campaign.pk)
     context = {"form": form, "campaign": campaign}
     return render(request, "campaigns/campaign_form.html", _composer_context(form, context))
@@ -141,12 +144,18 @@ def _composer_context(form: CampaignForm, context: dict) -> dict:
             }
             for p in products
         ],
-        "fields": personalisation.merge_field_choices(composing.contact_attribute_names()),
+        "fields": personalisation.merge_field_choices(composing.contact_attribute_names())
+        + (_event_field_choices() if hasattr(instance, "automation_step") else []),
         "previewUrl": reverse("campaigns:preview_draft"),
     }
     problems = [*form.errors.get("content_blocks", []), *form.errors.get("body", [])]
     problems += form.errors.get("locale_content", [])
     return {**context, "composer": composer, "block_problems": problems}
+
+
+def _event_field_choices() -> list[tuple[str, str]]:
+    """An automation's mail may also show the event that started it."""
+    return [(label, f"{{{{ {field} }}}}") for field, label in EVENT_FIELDS.items()]
 
 
 # The fields that change what the mail says; the others may still be empty.
@@ -261,6 +270,8 @@ def _preview_contact(campaign: Campaign, choice: dict):
 @permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_detail(request, pk: int):
     campaign = _get_campaign_for_user(pk)
+    if hasattr(campaign, "automation_step"):  # its page is the automation's
+        return redirect("automations:detail", pk=campaign.automation_step.automation_id)
     choice = _preview_choice(request)
     contact = _preview_contact(campaign, choice)
     try:

@@ -25,6 +25,7 @@ _VIEWER = [
     "contacts.view_suppression",
     "contacts.view_domainsuppression",
     "contacts.view_segment",
+    "campaigns.view_automation",
 ]
 _MARKETER = [
     *_VIEWER,
@@ -38,6 +39,10 @@ _MARKETER = [
     "contacts.change_segment",
     "contacts.delete_segment",
     "contacts.import_contacts",
+    # Automations: marketers build them and switch them on and off.
+    "campaigns.add_automation",
+    "campaigns.change_automation",
+    "campaigns.run_automation",
 ]
 # "app.*" is every permission of that app. An admin also uses the Django
 # admin (lists, imports, products, coupons, the frequency policy, periodic

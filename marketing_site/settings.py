@@ -426,6 +426,9 @@ LOGGING = {
 # --- Tracking and ESP webhooks (tracking/) ------------------------------------------
 # Buffered opens and clicks are applied in bulk every few seconds (tracking.facts);
 # hits wait TRACKING_SETTLE_SECONDS so a scanner's burst of clicks is judged together.
+# A click lands with its token in this query parameter (empty: none), which the
+# shop passes back as order.click_token to credit the order to that mail.
+CLICK_TOKEN_PARAM = env_str("CLICK_TOKEN_PARAM", "mc")
 TRACKING_FLUSH_SECONDS = float(env_str("TRACKING_FLUSH_SECONDS", "5"))
 TRACKING_FLUSH_BATCH = env_int("TRACKING_FLUSH_BATCH", 5000)
 TRACKING_SETTLE_SECONDS = float(env_str("TRACKING_SETTLE_SECONDS", "10"))

@@ -35,6 +35,7 @@ urlpatterns = [
     path("audit/", team_views.audit_log, name="audit_log"),
     path("contacts/", include("contacts.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("automations/", include("campaigns.automation_urls")),
     path("reports/", include("tracking.report_urls")),
     path("t/", include("tracking.urls")),
     path("api/v1/", include("tracking.api_urls")),

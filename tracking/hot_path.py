@@ -157,7 +157,7 @@ class HotPathApp:
         if outcome == services.UNKNOWN_MESSAGE:
             return _DJANGO
         headers = [
-            ("Location", iri_to_uri(url)),
+            ("Location", iri_to_uri(services.landing_url(url, token))),
             ("Content-Length", "0"),
             ("Cache-Control", NO_STORE),
         ]

@@ -152,6 +152,18 @@ class _LinkCache:
 link_cache = _LinkCache(50_000)
 
 
+def landing_url(url: str, token: str) -> str:
+    """Where a click lands: the recorded URL with the click's token added
+    (CLICK_TOKEN_PARAM), for the shop to pass back with an order
+    (order.click_token) so the order is credited to this very mail."""
+    name = settings.CLICK_TOKEN_PARAM
+    if not name or not url.startswith(("http://", "https://")):
+        return url
+    base, hash_mark, fragment = url.partition("#")
+    joiner = "&" if "?" in base else "?"
+    return f"{base}{joiner}{name}={token}{hash_mark}{fragment}"
+
+
 def link_of(*, message_id: int, send_id: int, link_index: int):
     """The URL a click token leads to: a str, NO_LINK when the token names no
     link, or None when the database cannot be read and the URL is not cached."""

@@ -73,7 +73,7 @@ def click(request, token):
             content_type="text/plain; charset=utf-8",
             headers={"Retry-After": "60"},
         )
-    response = HttpResponseRedirect(link)
+    response = HttpResponseRedirect(services.landing_url(link, token))
     response["Cache-Control"] = NO_STORE
     return response
 

@@ -144,10 +144,13 @@ def test_head_requests_are_answered_and_counted_as_machines(client, sent):
     assert (message.opened_at, message.machine_opens, message.machine_clicks) == (None, 1, 1)
 
 
-def test_a_click_redirects_exactly_to_the_stored_link(client, sent):
-    response = client.get(click_paths(html_part(sent))[0], HTTP_USER_AGENT=BROWSER)
+def test_a_click_redirects_to_the_stored_link_with_its_click_token(client, sent):
+    path = click_paths(html_part(sent))[0]
+    response = client.get(path, HTTP_USER_AGENT=BROWSER)
     assert response.status_code == 302
-    assert response["Location"] == "https://shop.example.com/sale"
+    token = path.rstrip("/").rpartition("/")[2]
+    # the shop passes the token back with an order (order.click_token)
+    assert response["Location"] == f"https://shop.example.com/sale?mc={token}"
     flush()
     event = Event.objects.get()
     assert (event.kind, event.url, event.link_index) == (
@@ -166,7 +169,7 @@ def test_a_click_redirects_exactly_to_the_stored_link(client, sent):
 def test_a_url_in_the_query_string_is_never_followed(client, sent):
     path = click_paths(html_part(sent))[0]
     response = client.get(f"{path}?url=https://evil.example.net/&next=https://evil.example.net/")
-    assert response["Location"] == "https://shop.example.com/sale"
+    assert response["Location"].partition("?mc=")[0] == "https://shop.example.com/sale"
 
 
 @pytest.mark.parametrize(
@@ -220,7 +223,10 @@ def test_the_pixel_and_a_known_link_answer_while_the_database_is_down(client, se
         cold = client.get(path, HTTP_USER_AGENT=BROWSER)
 
     assert pixel.status_code == 200 and pixel["Content-Type"] == "image/gif"
-    assert click.status_code == 302 and click["Location"] == "https://shop.example.com/sale"
+    assert (
+        click.status_code == 302
+        and click["Location"].partition("?mc=")[0] == "https://shop.example.com/sale"
+    )
     assert cold.status_code == 503  # never read here, and the database cannot say
     assert Event.objects.count() == 1  # the click before the outage
 

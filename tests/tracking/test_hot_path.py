@@ -116,7 +116,7 @@ def test_clicks_redirect_to_the_stored_url_the_first_read_by_django_the_next_ans
 
     for status, headers, _ in (first, second):
         assert status == "302 Found"
-        assert headers["Location"] == "https://shop.example.com/sale"
+        assert headers["Location"].partition("?mc=")[0] == "https://shop.example.com/sale"
     assert Event.objects.filter(kind="clicked").count() == 2
 
 
@@ -141,7 +141,10 @@ def test_the_pixel_and_a_cached_link_answer_while_the_database_is_down(html):
         click = wsgi(path)
 
     assert pixel[0] == "200 OK" and pixel[2].startswith(b"GIF89a")
-    assert click[0] == "302 Found" and click[1]["Location"] == "https://shop.example.com/sale"
+    assert (
+        click[0] == "302 Found"
+        and click[1]["Location"].partition("?mc=")[0] == "https://shop.example.com/sale"
+    )
     assert Event.objects.count() == 1  # the click before the outage
 
 
